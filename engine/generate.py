@@ -312,8 +312,12 @@ def stream_generate(
                 break
             logprob = logprobs[token].item()
             detok.add_token(token)
+            if n >= options.max_tokens:
+                detok.finalize()
             text, hit = stops.feed(detok.last_segment)
             finish = "stop" if hit else ("length" if n >= options.max_tokens else None)
+            if finish == "length":
+                text += stops.flush()
             gen_tps = n / max(time.perf_counter() - gen_tic, 1e-9)
             yield Response(text, token, logprob, finish, len(ids), n, prompt_tps, gen_tps, reused)
             if finish:

@@ -317,7 +317,11 @@ def _check_gguf_header(gguf: Path) -> None:
         reader = GGUFReader(str(gguf))
         expected = max(t.data_offset + t.n_bytes for t in reader.tensors)
     except Exception as e:  # noqa: BLE001 - gguf raises ValueError, struct.error, IndexError...
-        raise ModelConversionError(f"{gguf} is not a valid GGUF file: {e}") from e
+        with open(gguf, "rb") as f:
+            magic = f.read(4)
+        if magic == b"GGUF":
+            raise ModelConversionError(f"{gguf} is truncated or corrupt: {e}") from e
+        raise ModelConversionError(f"{gguf} is not a valid GGUF file (no GGUF header)") from e
     size = gguf.stat().st_size
     if size < expected:
         raise ModelConversionError(

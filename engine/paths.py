@@ -22,8 +22,17 @@ def home() -> Path:
         root = Path(override).expanduser()
     else:
         root = Path(user_data_dir(APP_NAME if _is_macos() else APP_NAME.lower(), appauthor=False))
-    root.mkdir(parents=True, exist_ok=True)
+    _mkdir(root)
     return root
+
+
+def _mkdir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        from engine.errors import KillahError
+
+        raise KillahError(f"cannot create the folder {path}: {e.strerror}") from e
 
 
 def _is_macos() -> bool:
@@ -34,7 +43,7 @@ def _is_macos() -> bool:
 
 def _sub(name: str) -> Path:
     path = home() / name
-    path.mkdir(parents=True, exist_ok=True)
+    _mkdir(path)
     return path
 
 
@@ -43,7 +52,7 @@ def models_dir() -> Path:
     override = os.environ.get("KILLAH_MODELS_DIR")
     if override:
         path = Path(override).expanduser()
-        path.mkdir(parents=True, exist_ok=True)
+        _mkdir(path)
         return path
     return _sub("models")
 

@@ -1,0 +1,196 @@
+"""`killah models|generate|continue|rephrase`: thin wrappers over engine.models and engine.generate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from engine import clikit, tasks
+from engine.errors import KillahError
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", default=None,
+        help="'default' (bundled Gemma 3 270M base), an MLX folder, a .gguf file or a Hugging Face id",
+    )
+    parser.add_argument(
+        "--dtype", default=None,
+        help="float32, float16, bfloat16, q4 or q8 (default: q4 on Metal/CUDA, float32 on CPU)",
+    )
+
+
+def add_sampling_options(parser: argparse.ArgumentParser, **defaults) -> None:
+    from engine.generate import SamplingOptions
+
+    for f in fields(SamplingOptions):
+        if f.name == "stop":
+            parser.add_argument("--stop", action="append", default=[], help=f.metadata["help"])
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = defaults.get(f.name, f.default)
+        kind = int if f.name in ("top_k", "max_tokens", "repetition_context_size", "seed") else float
+        parser.add_argument(flag, type=kind, default=default, help=f"{f.metadata['help']} (default: {default})")
+
+
+def sampling_from_args(args: argparse.Namespace):
+    from engine.generate import SamplingOptions
+
+    values = {f.name: getattr(args, f.name) for f in fields(SamplingOptions)}
+    values["stop"] = tuple(args.stop)
+    try:
+        return SamplingOptions(**values)
+    except ValueError as e:
+        raise KillahError(str(e)) from e
+
+
+def load_from_args(args: argparse.Namespace):
+    from engine.models import load_model
+
+    return load_model(args.model, args.dtype, progress=clikit.log)
+
+
+# -- killah models -------------------------------------------------------------
+
+
+def models_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="killah models", description="List, prepare and locate models.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("list", help="models already prepared in the models folder")
+    clikit.add_output_options(p)
+    p = sub.add_parser("prepare", help="convert or download a model so it loads in seconds")
+    p.add_argument("model", nargs="?", default=None, help="default: the bundled Gemma 3 270M")
+    p.add_argument("--dtype", default=None, help="float32, float16, bfloat16, q4 or q8")
+    clikit.add_output_options(p)
+    p = sub.add_parser("where", help="print the folder of a prepared model (and the models folder)")
+    p.add_argument("model", nargs="?", default=None)
+    p.add_argument("--dtype", default=None)
+    clikit.add_output_options(p)
+    args = parser.parse_args(argv)
+
+    from engine import models, paths
+    from engine.runtime import backend
+
+    if args.action == "list":
+        items = models.list_models()
+        clikit.emit(args, {"models_dir": str(paths.models_dir()), "backend": backend().describe(), "models": items},
+                    human=lambda d: "\n".join(
+                        [f"models folder: {d['models_dir']}", f"backend: {d['backend']}"]
+                        + [f"  {m['name']}  ({m['model_id']}, {m['dtype']})" for m in d["models"]]
+                        or ["  (none prepared yet: run `killah models prepare`)"]))
+    elif args.action == "prepare":
+        path = models.prepare(args.model, args.dtype, progress=clikit.log)
+        clikit.emit(args, {"path": str(path)}, human=lambda d: d["path"])
+    else:
+        path = models.cached_path(args.model, args.dtype)
+        data = {"models_dir": str(paths.models_dir()), "path": str(path) if path else None}
+        clikit.emit(args, data, human=lambda d: d["path"] or f"not prepared yet (models folder: {d['models_dir']})")
+    return 0
+
+
+# -- killah generate / continue ------------------------------------------------
+
+
+def _stream_to_stdout(lm, prompt, options, as_json: bool) -> dict:
+    from engine.generate import stream_generate
+
+    parts, last = [], None
+    for r in stream_generate(lm, prompt, options):
+        parts.append(r.text)
+        if not as_json:
+            sys.stdout.write(r.text)
+            sys.stdout.flush()
+        last = r
+    if not as_json:
+        sys.stdout.write("\n")
+    return {
+        "text": "".join(parts),
+        "finish_reason": last.finish_reason,
+        "prompt_tokens": last.prompt_tokens,
+        "generation_tokens": last.generation_tokens,
+        "generation_tps": round(last.generation_tps, 2),
+        "model": lm.model_id,
+    }
+
+
+def generate_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="killah generate", description="Generate text from a raw prompt (no template).")
+    parser.add_argument("--prompt", required=True, help="the prompt text ('-' reads stdin)")
+    add_model_options(parser)
+    add_sampling_options(parser)
+    clikit.add_output_options(parser)
+    args = parser.parse_args(argv)
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    options = sampling_from_args(args)
+    lm = load_from_args(args)
+    result = _stream_to_stdout(lm, prompt, options, args.json)
+    if args.json:
+        clikit.emit(args, result)
+    return 0
+
+
+def continue_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="killah continue", description="Stream a continuation of the end of a file.")
+    parser.add_argument("--file", required=True, type=Path, help="a UTF-8 text file ('-' reads stdin)")
+    parser.add_argument("--context-chars", type=int, default=4000, help="how much of the file's end to use")
+    add_model_options(parser)
+    add_sampling_options(parser, max_tokens=120)
+    clikit.add_output_options(parser)
+    args = parser.parse_args(argv)
+    text = _read_text(args.file)
+    if not text.strip():
+        raise KillahError(f"{args.file} is empty: nothing to continue")
+    options = sampling_from_args(args)
+    lm = load_from_args(args)
+    prompt = tasks.continue_prompt(text[-args.context_chars:])
+    result = _stream_to_stdout(lm, prompt, options, args.json)
+    if args.json:
+        clikit.emit(args, result)
+    return 0
+
+
+def _read_text(path: Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KillahError(f"{path} does not exist") from None
+    except UnicodeDecodeError as e:
+        raise KillahError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise KillahError(f"cannot read {path}: {e.strerror}") from None
+
+
+# -- killah rephrase -----------------------------------------------------------
+
+
+def rephrase_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="killah rephrase", description="Print N rephrasings of a text, generated as one batch.")
+    parser.add_argument("text", help="the text to rephrase ('-' reads stdin)")
+    parser.add_argument("-n", type=int, default=4, help="how many candidates (default: 4)")
+    add_model_options(parser)
+    add_sampling_options(parser, max_tokens=80)
+    clikit.add_output_options(parser)
+    args = parser.parse_args(argv)
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise KillahError("nothing to rephrase: the text is empty")
+    if args.n < 1:
+        raise KillahError(f"-n must be at least 1, got {args.n}")
+    from engine.generate import generate_candidates
+
+    options = sampling_from_args(args)
+    lm = load_from_args(args)
+    cands = generate_candidates(lm, tasks.rephrase_prompt(text), args.n, options)
+    data = {
+        "original": text,
+        "candidates": [
+            {"text": c.text.strip(), "mean_logprob": round(c.mean_logprob, 4), "finish_reason": c.finish_reason}
+            for c in cands
+        ],
+    }
+    clikit.emit(args, data, human=lambda d: "\n".join(f"{i + 1}. {c['text']}" for i, c in enumerate(d["candidates"])))
+    return 0
