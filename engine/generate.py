@@ -234,14 +234,23 @@ def _prefill(lm, ids: list[int], key: tuple, reuse: bool) -> tuple[list, int]:
             start = common
     if cache is None:
         cache = make_prompt_cache(model)
-    step = 512
-    for i in range(start, len(target), step):
-        chunk = mx.array(target[i : i + step])[None]
-        model(chunk, cache=cache)
-        mx.eval([c.state for c in cache])
+    # Snapshot a little before the end: typing at the end of a document often
+    # re-tokenises the last word, and sliding-window caches cannot be trimmed.
+    cut = max(start, len(target) - CACHE_SLACK_TOKENS)
+    _feed(model, cache, target[start:cut])
     if reuse:
-        lm.prompt_cache = PromptCache(key=key, tokens=list(target), cache=_copy_cache(cache))
+        lm.prompt_cache = PromptCache(key=key, tokens=list(target[:cut]), cache=_copy_cache(cache))
+    _feed(model, cache, target[cut:])
     return cache, start
+
+
+CACHE_SLACK_TOKENS = 16
+
+
+def _feed(model, cache: list, tokens: list[int], step: int = 512) -> None:
+    for i in range(0, len(tokens), step):
+        model(mx.array(tokens[i : i + step])[None], cache=cache)
+        mx.eval([c.state for c in cache])
 
 
 @contextlib.contextmanager

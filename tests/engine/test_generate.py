@@ -185,3 +185,15 @@ def test_invalid_options_are_refused():
         SamplingOptions(max_tokens=0)
     with pytest.raises(ValueError, match="min_p"):
         SamplingOptions(min_p=1.5)
+
+
+def test_prompt_cache_survives_retokenised_tail_past_the_window(tiny_lm):
+    """A long document whose last word changes reuses the cache although the
+    sliding-window layers (32 tokens here) cannot be trimmed."""
+    doc = PROMPT * 6 + " The quick brown fo"
+    generate(tiny_lm, doc, GREEDY)
+    edited = doc + "x jumps"
+    cached = list(stream_generate(tiny_lm, edited, GREEDY))
+    assert cached[-1].cached_tokens > 32
+    fresh = generate(tiny_lm, edited, GREEDY, reuse_prompt_cache=False)
+    assert [r.token for r in cached if r.token is not None] == fresh.tokens
