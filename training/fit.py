@@ -1,0 +1,673 @@
+"""Fine-tune a style LoRA with mlx-lm's tuner: plan, train, checkpoint, resume.
+
+The training loop is mlx-lm's (`mlx_lm.tuner.trainer.train` with `TrainingArgs`
+and a `TrainingCallback`); this module adds what the app needs around it:
+
+- defaults chosen by model size (measured, see `SIZE_DEFAULTS`), reduced for
+  small corpora, and a memory estimate that shrinks the batch (keeping the
+  effective batch with gradient accumulation), turns on gradient checkpointing
+  and shortens sequences until the run fits, saying what it changed;
+- progress as JSON lines in the run folder (step, loss, val loss, tokens/s, ETA);
+- cancel through a `threading.Event`;
+- crash-safe checkpoints (adapter weights + optimizer state + step + RNG in one
+  safetensors file, written to a temp file, fsynced and renamed), so a run killed
+  with SIGKILL resumes where its last checkpoint was when re-run, its step count
+  continuing and its data order unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.errors import KillahError
+
+RUN_FORMAT = "killah-run v1"
+CHECKPOINT = "checkpoint.safetensors"
+PROGRESS = "progress.jsonl"
+ALL_KEYS = (
+    "self_attn.q_proj",
+    "self_attn.k_proj",
+    "self_attn.v_proj",
+    "self_attn.o_proj",
+    "mlp.gate_proj",
+    "mlp.up_proj",
+    "mlp.down_proj",
+)
+
+# Defaults by model size (parameters, billions). Measured: the <=1.5B row is the recipe that
+# moved Gemma 3 270M's Austen attribution 0.20 -> 0.95 in one epoch (research/style-baselines.md)
+# and that our own runs confirm (docs/training.md); the >6B row is the seeds' recipe tuned on
+# 8-14B models. The middle row is interpolated, not measured.
+SIZE_DEFAULTS: tuple[tuple[float, dict], ...] = (
+    (1.5, dict(rank=16, scale=10.0, dropout=0.05, learning_rate=1e-4, batch_size=8,
+               grad_accumulation_steps=1, max_seq_length=1024, grad_checkpoint=False)),
+    (6.0, dict(rank=32, scale=4.0, dropout=0.1, learning_rate=5e-5, batch_size=4,
+               grad_accumulation_steps=1, max_seq_length=1024, grad_checkpoint=False)),
+    (math.inf, dict(rank=64, scale=2.0, dropout=0.15, learning_rate=1e-5, batch_size=1,
+                    grad_accumulation_steps=2, max_seq_length=1024, grad_checkpoint=True)),
+)
+
+
+@dataclass
+class FitConfig:
+    data: str = field(default="", metadata={"help": "folder with train.jsonl / valid.jsonl (mlx-lm text format)"})
+    model: str | None = field(default=None, metadata={"help": "base model (default: the bundled Gemma 3 270M)"})
+    run_dir: str | None = field(default=None, metadata={"help": "run folder (default: runs/<data hash>)"})
+    rank: int | None = field(default=None, metadata={"help": "LoRA rank (default by model size)"})
+    scale: float | None = field(default=None, metadata={"help": "LoRA scale (default by model size)"})
+    dropout: float | None = field(default=None, metadata={"help": "LoRA dropout"})
+    keys: list[str] | None = field(default=None, metadata={"help": "layer keys to adapt (default: all attention and MLP projections)"})
+    num_layers: int = field(default=-1, metadata={"help": "adapt the last N layers (-1: all)"})
+    learning_rate: float | None = field(default=None, metadata={"help": "Adam learning rate"})
+    warmup: int = field(default=0, metadata={"help": "linear warmup steps"})
+    iters: int | None = field(default=None, metadata={"help": "training steps (default: `epochs` over the training set)"})
+    epochs: float = field(default=0.87, metadata={"help": "epochs when --iters is not given"})
+    batch_size: int | None = field(default=None, metadata={"help": "examples per step"})
+    grad_accumulation_steps: int | None = field(default=None, metadata={"help": "steps per optimizer update"})
+    max_seq_length: int | None = field(default=None, metadata={"help": "longest sequence in tokens (longer ones are cut)"})
+    grad_checkpoint: bool | None = field(default=None, metadata={"help": "recompute activations to save memory"})
+    seed: int = field(default=0, metadata={"help": "seed for LoRA init, dropout and data order"})
+    steps_per_report: int = field(default=10, metadata={"help": "steps between progress reports"})
+    steps_per_eval: int = field(default=100, metadata={"help": "steps between validation passes"})
+    val_batches: int = field(default=25, metadata={"help": "validation batches per pass (-1: all)"})
+    save_every: int = field(default=25, metadata={"help": "steps between checkpoints"})
+    memory_limit_gb: float | None = field(default=None, metadata={"help": "memory the run may use (default: measured)"})
+    fresh: bool = field(default=False, metadata={"help": "ignore an existing checkpoint and start over"})
+    config: str | None = field(default=None, metadata={"help": "YAML file with these options", "cli": False})
+
+
+@dataclass
+class FitPlan:
+    """The settings a run actually uses, and why they differ from the asked ones."""
+
+    model_id: str
+    model_params: int
+    n_train: int
+    n_valid: int
+    train_tokens: int
+    rank: int
+    scale: float
+    dropout: float
+    keys: list[str]
+    num_layers: int
+    learning_rate: float
+    warmup: int
+    iters: int
+    batch_size: int
+    grad_accumulation_steps: int
+    max_seq_length: int
+    grad_checkpoint: bool
+    seed: int
+    memory_estimate_gb: float
+    memory_budget_gb: float
+    notes: list[str] = field(default_factory=list)
+
+    def lora_parameters(self) -> dict:
+        return {"rank": self.rank, "scale": self.scale, "dropout": self.dropout, "keys": list(self.keys)}
+
+    def identity_hash(self) -> str:
+        """What a checkpoint must share with the run that resumes it (iters may change)."""
+        keep = {k: v for k, v in asdict(self).items() if k not in ("iters", "notes", "memory_estimate_gb", "memory_budget_gb")}
+        return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class TrainingCancelled(Exception):
+    pass
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def size_defaults(n_params: int) -> dict:
+    billions = n_params / 1e9
+    for limit, values in SIZE_DEFAULTS:
+        if billions <= limit:
+            return dict(values)
+    return dict(SIZE_DEFAULTS[-1][1])
+
+
+def available_memory_gb() -> float:
+    """Memory a training run may use here: the GPU's working set, or a share of free RAM."""
+    import mlx.core as mx
+
+    try:
+        info = mx.device_info()
+    except Exception:  # noqa: BLE001 - older mlx
+        info = {}
+    if mx.metal.is_available() and info.get("max_recommended_working_set_size"):
+        return 0.85 * info["max_recommended_working_set_size"] / 1e9
+    if info.get("memory_size") and not _is_cpu():
+        return 0.85 * info["memory_size"] / 1e9
+    try:
+        with open("/proc/meminfo") as f:
+            meminfo = {line.split(":")[0]: int(line.split()[1]) for line in f}
+        return 0.5 * meminfo["MemAvailable"] / 1e6
+    except (OSError, KeyError, ValueError):
+        return 8.0
+
+
+def _is_cpu() -> bool:
+    import mlx.core as mx
+
+    return mx.default_device() == mx.cpu
+
+
+def estimate_memory_gb(config: dict, n_params: int, weight_bytes: float, lora_params: int,
+                       batch: int, seq: int, grad_checkpoint: bool) -> float:
+    """A deliberately generous estimate of peak training memory in GB."""
+    cfg = dict(config)
+    cfg.update(cfg.get("text_config") or {})
+    h = cfg.get("hidden_size", 1024)
+    inter = cfg.get("intermediate_size", 4 * h)
+    layers = cfg.get("num_hidden_layers", 24)
+    heads = cfg.get("num_attention_heads", 8)
+    vocab = cfg.get("vocab_size", 32000)
+    act = 4  # float32 activations on the CPU; bf16 halves it, the estimate stays safe
+    tokens = batch * seq
+    per_layer = (16 * h + 4 * inter) * act + 2 * heads * seq * act
+    activations = tokens * (layers * h * act + per_layer) if grad_checkpoint else tokens * layers * per_layer
+    logits = 3 * tokens * vocab * 4  # logits, log-softmax and their gradient, in float32
+    total = n_params * weight_bytes + 16 * lora_params + activations + logits
+    return 1.15 * total / 1e9
+
+
+def lora_param_count(config: dict, keys: list[str], rank: int, num_layers: int) -> int:
+    cfg = dict(config)
+    cfg.update(cfg.get("text_config") or {})
+    h = cfg.get("hidden_size", 1024)
+    inter = cfg.get("intermediate_size", 4 * h)
+    heads = cfg.get("num_attention_heads", 8)
+    kv = cfg.get("num_key_value_heads", heads)
+    hd = cfg.get("head_dim", h // heads)
+    layers = cfg.get("num_hidden_layers", 24)
+    shapes = {
+        "self_attn.q_proj": (h, heads * hd), "self_attn.k_proj": (h, kv * hd),
+        "self_attn.v_proj": (h, kv * hd), "self_attn.o_proj": (heads * hd, h),
+        "mlp.gate_proj": (h, inter), "mlp.up_proj": (h, inter), "mlp.down_proj": (inter, h),
+    }
+    per_layer = sum(rank * (i + o) for k, (i, o) in shapes.items() if k in keys)
+    n = layers if num_layers < 0 else min(num_layers, layers)
+    return per_layer * n
+
+
+def plan(cfg: FitConfig, lm, train_lengths: list[int], n_valid: int) -> FitPlan:
+    """Resolve every setting: asked > size default, then fit the corpus and the memory."""
+    from mlx.utils import tree_flatten
+
+    params = tree_flatten(lm.model.parameters())
+    n_params = sum(v.size for _, v in params)
+    weight_bytes = sum(v.nbytes for _, v in params) / max(n_params, 1)
+    d = size_defaults(n_params)
+    asked = {k: getattr(cfg, k) for k in d if getattr(cfg, k) is not None}
+    s = {**d, **asked}
+    notes: list[str] = []
+    n_train = len(train_lengths)
+    if n_train == 0:
+        raise KillahError(f"training data {cfg.data}: train.jsonl is empty")
+    if n_valid == 0:
+        raise KillahError(f"training data {cfg.data}: valid.jsonl is empty")
+
+    longest = max(train_lengths)
+    fitted = min(s["max_seq_length"], 32 * math.ceil((longest + 1) / 32))
+    if fitted < s["max_seq_length"]:
+        s["max_seq_length"] = fitted  # no need to plan memory for length nobody uses
+    cut = sum(1 for n in train_lengths if n > s["max_seq_length"])
+    if cut:
+        notes.append(f"{cut} of {n_train} training examples are longer than {s['max_seq_length']} tokens and will be cut")
+
+    # Small corpora: at least ~8 optimizer steps per epoch, and a validation batch that exists.
+    batch = min(s["batch_size"], max(1, n_train // 8), n_valid)
+    if batch < s["batch_size"]:
+        notes.append(f"batch size {s['batch_size']} -> {batch}: only {n_train} training / {n_valid} validation examples")
+        s["batch_size"] = batch
+    if n_train < 64 and "rank" not in asked and s["rank"] > 8:
+        notes.append(f"rank {s['rank']} -> 8: small corpus ({n_train} examples)")
+        s["rank"] = 8
+
+    keys = list(cfg.keys or ALL_KEYS)
+    budget = cfg.memory_limit_gb or available_memory_gb()
+    n_lora = lora_param_count(lm.config, keys, s["rank"], cfg.num_layers)
+
+    def need() -> float:
+        return estimate_memory_gb(lm.config, n_params, weight_bytes, n_lora, s["batch_size"],
+                                  s["max_seq_length"], s["grad_checkpoint"])
+
+    while need() > budget:
+        if s["batch_size"] > 1:
+            s["batch_size"] //= 2
+            s["grad_accumulation_steps"] *= 2
+            notes.append(f"memory: batch {s['batch_size'] * 2} -> {s['batch_size']}, "
+                         f"gradient accumulation -> {s['grad_accumulation_steps']} (same effective batch)")
+        elif not s["grad_checkpoint"]:
+            s["grad_checkpoint"] = True
+            notes.append("memory: gradient checkpointing on")
+        elif s["max_seq_length"] > 256:
+            s["max_seq_length"] = max(256, s["max_seq_length"] // 2)
+            notes.append(f"memory: max sequence length -> {s['max_seq_length']} tokens")
+        else:
+            raise KillahError(
+                f"training needs about {need():.1f} GB even at batch 1 and 256 tokens; "
+                f"{budget:.1f} GB is available: use a smaller model or free memory"
+            )
+
+    effective = s["batch_size"] * s["grad_accumulation_steps"]
+    iters = cfg.iters or max(1, round(cfg.epochs * n_train / s["batch_size"]))
+    iters = math.ceil(iters / s["grad_accumulation_steps"]) * s["grad_accumulation_steps"]
+    if cfg.iters and iters != cfg.iters:
+        notes.append(f"iters {cfg.iters} -> {iters}: a multiple of gradient accumulation")
+    del effective
+    return FitPlan(
+        model_id=getattr(lm, "model_id", str(cfg.model)), model_params=int(n_params),
+        n_train=n_train, n_valid=n_valid, train_tokens=int(sum(train_lengths)),
+        rank=int(s["rank"]), scale=float(s["scale"]), dropout=float(s["dropout"]), keys=keys,
+        num_layers=cfg.num_layers, learning_rate=float(s["learning_rate"]), warmup=cfg.warmup,
+        iters=int(iters), batch_size=int(s["batch_size"]),
+        grad_accumulation_steps=int(s["grad_accumulation_steps"]), max_seq_length=int(s["max_seq_length"]),
+        grad_checkpoint=bool(s["grad_checkpoint"]), seed=cfg.seed,
+        memory_estimate_gb=round(need(), 2), memory_budget_gb=round(budget, 2), notes=notes,
+    )
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def save_checkpoint(path: Path, model, optimizer, step: int, plan_hash: str) -> None:
+    """Adapter + optimizer state + RNG + step in one file: temp, fsync, rename."""
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+
+    arrays = {f"adapter.{k}": v for k, v in tree_flatten(model.trainable_parameters())}
+    arrays.update({f"optimizer.{k}": v for k, v in tree_flatten(optimizer.state)})
+    arrays.update({f"rng.{i}": v for i, v in enumerate(mx.random.state)})
+    mx.eval(list(arrays.values()))
+    tmp = path.with_name(f".{path.stem}.tmp.safetensors")
+    mx.save_safetensors(str(tmp), arrays, metadata={"format": RUN_FORMAT, "step": str(step), "plan": plan_hash})
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        fd = os.open(path.parent, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+
+
+def read_checkpoint(path: Path) -> tuple[dict, dict] | None:
+    import mlx.core as mx
+
+    if not path.is_file():
+        return None
+    try:
+        arrays, meta = mx.load(str(path), return_metadata=True)
+    except Exception as e:  # noqa: BLE001
+        raise KillahError(f"checkpoint {path} is unreadable ({e}); delete it or pass --fresh") from e
+    return arrays, meta
+
+
+def restore_checkpoint(arrays: dict, model, optimizer) -> None:
+    import mlx.core as mx
+    from mlx.utils import tree_unflatten
+
+    adapter = [(k.removeprefix("adapter."), v) for k, v in arrays.items() if k.startswith("adapter.")]
+    model.load_weights(adapter, strict=False)
+    opt = [(k.removeprefix("optimizer."), v) for k, v in arrays.items() if k.startswith("optimizer.")]
+    optimizer.init(model.trainable_parameters())
+    state = tree_unflatten(opt)
+    optimizer.state = _merge(optimizer.state, state)
+    rng = [arrays[f"rng.{i}"] for i in range(len(mx.random.state)) if f"rng.{i}" in arrays]
+    if rng:
+        mx.random.state[:] = rng
+
+
+def _merge(into, new):
+    if isinstance(new, dict):
+        for k, v in new.items():
+            into[k] = _merge(into.get(k) if isinstance(into, dict) else None, v)
+        return into
+    if isinstance(new, list):
+        base = list(into) if isinstance(into, list) else []
+        base += [None] * (len(new) - len(base))
+        return [_merge(b, n) for b, n in zip(base, new)]
+    return new
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+class ProgressLog:
+    """Appends one JSON object per line to the run's progress.jsonl (flushed each time)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, record: dict) -> None:
+        self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _trainer_callback_base():
+    from mlx_lm.tuner.callbacks import TrainingCallback
+
+    return TrainingCallback
+
+
+class FitCallback(_trainer_callback_base()):
+    """Turns mlx-lm's per-step reports into progress, checkpoints and cancellation.
+
+    The trainer reports every step (steps_per_report=1); this aggregates them over
+    `report_every` steps, adds the steps done before a resume, and forwards
+    `on_train_loss_report` / `on_val_loss_report` to the caller's callback.
+    """
+
+    def __init__(self, plan: FitPlan, model, optimizer, run_dir: Path, start_step: int, report_every: int,
+                 save_every: int, user=None, cancel: threading.Event | None = None, log: ProgressLog | None = None):
+        self.plan, self.model, self.optimizer = plan, model, optimizer
+        self.run_dir, self.start = run_dir, start_step
+        self.report_every, self.save_every = max(1, report_every), max(1, save_every)
+        self.user, self.cancel, self.log = user, cancel, log
+        self.step = start_step
+        self._window_loss, self._window_steps, self._window_tokens, self._window_time = 0.0, 0, 0, 0.0
+        self._prev_tokens = 0
+        self.train_time = 0.0
+        self.trained_tokens = 0
+        self.last_train_loss: float | None = None
+        self.val_losses: list[tuple[int, float]] = []
+
+    def on_train_loss_report(self, info: dict) -> None:
+        self.step = self.start + int(info["iteration"])
+        tokens = int(info["trained_tokens"]) - self._prev_tokens
+        self._prev_tokens = int(info["trained_tokens"])
+        seconds = tokens / info["tokens_per_second"] if info["tokens_per_second"] else 0.0
+        self._window_loss += float(info["train_loss"])
+        self._window_steps += 1
+        self._window_tokens += tokens
+        self._window_time += seconds
+        self.train_time += seconds
+        self.trained_tokens += tokens
+        last = self.step == self.plan.iters
+        if self.step % self.report_every == 0 or last:
+            done = self.step - self.start
+            per_step = self.train_time / max(done, 1)
+            record = {
+                "event": "train", "step": self.step, "iters": self.plan.iters,
+                "train_loss": self._window_loss / self._window_steps,
+                "learning_rate": float(info["learning_rate"]),
+                "tokens_per_second": self._window_tokens / self._window_time if self._window_time else 0.0,
+                "trained_tokens": self.trained_tokens, "peak_memory_gb": float(info["peak_memory"]),
+                "eta_seconds": round(per_step * (self.plan.iters - self.step), 1), "time": time.time(),
+            }
+            self.last_train_loss = record["train_loss"]
+            self._emit(record, "on_train_loss_report")
+            self._window_loss, self._window_steps, self._window_tokens, self._window_time = 0.0, 0, 0, 0.0
+        accum = self.plan.grad_accumulation_steps
+        cancelled = self.cancel is not None and self.cancel.is_set()
+        if self.step % accum == 0 and not last and (self.step % self.save_every == 0 or cancelled):
+            save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizer, self.step, self.plan.identity_hash())
+            self._emit({"event": "checkpoint", "step": self.step, "time": time.time()}, None)
+        if cancelled and self.step % accum == 0:
+            raise TrainingCancelled(self.step)
+
+    def on_val_loss_report(self, info: dict) -> None:
+        step = self.start + int(info["iteration"])
+        loss = float(info["val_loss"])
+        self.val_losses.append((step, loss))
+        self._emit({"event": "val", "step": step, "val_loss": loss, "val_perplexity": math.exp(min(loss, 50)),
+                    "val_time": float(info["val_time"]), "time": time.time()}, "on_val_loss_report")
+
+    def _emit(self, record: dict, method: str | None) -> None:
+        if self.log:
+            self.log.write(record)
+        if self.user is not None and method and hasattr(self.user, method):
+            getattr(self.user, method)(record)
+        elif self.user is not None and callable(self.user) and not hasattr(self.user, "on_train_loss_report"):
+            self.user(record)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def load_data(data: str | Path, tokenizer):
+    from types import SimpleNamespace
+
+    from mlx_lm.tuner.datasets import CacheDataset, load_local_dataset
+
+    folder = Path(data).expanduser()
+    if not (folder / "train.jsonl").is_file():
+        raise KillahError(f"training data {folder}: no train.jsonl (run `killah train dataset` first)")
+    try:
+        train, valid, test = load_local_dataset(folder, tokenizer, SimpleNamespace(mask_prompt=False))
+    except (ValueError, KeyError) as e:
+        raise KillahError(f"training data {folder}: {e}") from e
+    return CacheDataset(train), (CacheDataset(valid) if len(valid) else valid), (CacheDataset(test) if len(test) else test)
+
+
+def resumable_batches(seed: int, skip: int) -> Callable:
+    """mlx-lm's `iterate_batches`, with a per-epoch seed for training and `skip` batches dropped.
+
+    Each epoch's order depends only on (seed, epoch), not on how many validation
+    passes ran before it, so a resumed run sees exactly the batches it would have.
+    """
+    from mlx_lm.tuner.trainer import iterate_batches
+
+    def iterate(dataset, batch_size, max_seq_length, loop=False, seed_=None, comm_group=None):
+        if not loop:
+            yield from iterate_batches(dataset, batch_size, max_seq_length, loop=False, comm_group=comm_group)
+            return
+        to_skip = skip
+        epoch = 0
+        while True:
+            for batch in iterate_batches(dataset, batch_size, max_seq_length, loop=False,
+                                         seed=seed + epoch, comm_group=comm_group):
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                yield batch
+            epoch += 1
+
+    return iterate
+
+
+@contextlib.contextmanager
+def quiet_mlx_lm():
+    """mlx-lm's trainer prints a rich progress table to stdout; keep stdout for results."""
+    from mlx_lm.cli_ui import make_console
+
+    console = make_console()
+    was = console.quiet
+    console.quiet = True
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        console.quiet = was
+
+
+# -- the stage --------------------------------------------------------------------------------
+
+
+def default_run_dir(cfg: FitConfig) -> Path:
+    from engine import paths
+
+    key = hashlib.sha256(str(Path(cfg.data).expanduser().resolve()).encode()).hexdigest()[:10]
+    return paths.runs_dir() / f"fit-{key}"
+
+
+def adapter_config(plan: FitPlan, model_path: str) -> dict:
+    """adapter_config.json as mlx-lm writes it, so `mlx_lm.generate --adapter-path` loads it."""
+    return {
+        "model": model_path, "fine_tune_type": "lora", "num_layers": plan.num_layers,
+        "lora_parameters": plan.lora_parameters(), "batch_size": plan.batch_size, "iters": plan.iters,
+        "learning_rate": plan.learning_rate, "max_seq_length": plan.max_seq_length,
+        "grad_accumulation_steps": plan.grad_accumulation_steps, "grad_checkpoint": plan.grad_checkpoint,
+        "seed": plan.seed,
+    }
+
+
+def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: threading.Event | None = None,
+        lm=None) -> dict:
+    """Train (or resume) a LoRA; returns the run summary (also written to fit.json)."""
+    import mlx.core as mx
+    import mlx.optimizers as optim
+    import numpy as np
+    from mlx.utils import tree_flatten
+    from mlx_lm.tuner.trainer import TrainingArgs, train
+    from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers, remove_lora_layers
+
+    from engine import atomic
+    from engine.models import load_model
+
+    cfg = args if isinstance(args, FitConfig) else _resolve(args)
+    if not cfg.data:
+        raise KillahError("fit needs --data: a folder with train.jsonl and valid.jsonl")
+    lm = lm or load_model(cfg.model)
+    run_dir = Path(cfg.run_dir).expanduser() if cfg.run_dir else default_run_dir(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train_set, valid_set, _ = load_data(cfg.data, lm.tokenizer)
+    lengths = [len(train_set[i][0]) for i in range(len(train_set))]
+    p = plan(cfg, lm, lengths, len(valid_set))
+
+    ckpt_path = run_dir / CHECKPOINT
+    if cfg.fresh:
+        for name in (CHECKPOINT, PROGRESS, "adapters.safetensors", "fit.json"):
+            with contextlib.suppress(FileNotFoundError):
+                (run_dir / name).unlink()
+    found = read_checkpoint(ckpt_path)
+    start = 0
+    if found:
+        arrays, meta = found
+        if meta.get("plan") != p.identity_hash():
+            raise KillahError(
+                f"run folder {run_dir} holds a checkpoint of different settings; pass --fresh to start over "
+                "or choose another --run-dir"
+            )
+        start = int(meta["step"])
+    finished = run_dir / "fit.json"
+    if finished.is_file() and (run_dir / "adapters.safetensors").is_file():
+        summary = json.loads(finished.read_text("utf-8"))
+        if summary.get("plan", {}).get("iters") == p.iters and summary.get("status") == "done":
+            return summary  # already done: re-running is a no-op
+
+    data_dir = str(Path(cfg.data).expanduser().resolve())
+    atomic.write_json(run_dir / "plan.json", {"format": RUN_FORMAT, "data": data_dir, **asdict(p)})
+    mx.random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    model = lm.model
+    model.freeze()
+    linear_to_lora_layers(model, p.num_layers if p.num_layers > 0 else len(model.layers), p.lora_parameters())
+    lr = p.learning_rate
+    if p.warmup:
+        lr = build_schedule({"name": "cosine_decay", "arguments": [p.learning_rate, p.iters], "warmup": p.warmup})
+    optimizer = optim.Adam(learning_rate=lr)
+    if start:
+        restore_checkpoint(arrays, model, optimizer)
+
+    log = ProgressLog(run_dir / PROGRESS)
+    log.write({"event": "start", "step": start, "iters": p.iters, "resumed": bool(start), "time": time.time(),
+               "plan": asdict(p)})
+    cb = FitCallback(p, model, optimizer, run_dir, start, cfg.steps_per_report, cfg.save_every,
+                     user=callback, cancel=cancel, log=log)
+    targs = TrainingArgs(
+        batch_size=p.batch_size, iters=p.iters - start, val_batches=cfg.val_batches, steps_per_report=1,
+        steps_per_eval=cfg.steps_per_eval, steps_per_save=p.iters + 1,
+        max_seq_length=p.max_seq_length, adapter_file=str(run_dir / ".trainer-last.safetensors"),
+        grad_checkpoint=p.grad_checkpoint, grad_accumulation_steps=p.grad_accumulation_steps,
+    )
+    status = "done"
+    tic = time.perf_counter()
+    try:
+        if start < p.iters:
+            with quiet_mlx_lm():
+                train(model=model, optimizer=optimizer, train_dataset=train_set,
+                      val_dataset=valid_set if len(valid_set) else None, args=targs,
+                      iterate_batches=resumable_batches(cfg.seed, start), training_callback=cb)
+    except TrainingCancelled:
+        status = "cancelled"
+    finally:
+        log.write({"event": "end", "status": status, "step": cb.step, "time": time.time()})
+        log.close()
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / ".trainer-last.safetensors").unlink()
+
+    weights = dict(tree_flatten(model.trainable_parameters()))
+    remove_lora_layers(model)
+    summary = {
+        "format": RUN_FORMAT, "status": status, "run_dir": str(run_dir), "step": cb.step, "resumed_from": start,
+        "plan": asdict(p), "final_train_loss": cb.last_train_loss,
+        "val_losses": [{"step": s, "val_loss": v} for s, v in cb.val_losses],
+        "train_tokens_per_second": cb.trained_tokens / cb.train_time if cb.train_time else None,
+        "trained_tokens": cb.trained_tokens, "wall_seconds": round(time.perf_counter() - tic, 1),
+        "model_path": str(lm.path), "model_id": lm.model_id, "data": data_dir,
+    }
+    if status == "done":
+        tmp = run_dir / ".adapters.tmp.safetensors"
+        mx.save_safetensors(str(tmp), weights)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, run_dir / "adapters.safetensors")
+        atomic.write_json(run_dir / "adapter_config.json", adapter_config(p, str(lm.path)))
+        with contextlib.suppress(FileNotFoundError):
+            ckpt_path.unlink()
+        atomic.write_json(finished, summary)
+    return summary
+
+
+def _resolve(args) -> FitConfig:
+    from training.config import resolve
+
+    ns = args if isinstance(args, dict) else vars(args)
+    return resolve(FitConfig, ns, ns.get("config"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.clikit import add_output_options
+    from training.config import add_dataclass_options
+
+    parser = argparse.ArgumentParser(prog="killah train fit", description="Fine-tune a style LoRA with mlx-lm.")
+    add_dataclass_options(parser, FitConfig)
+    parser.add_argument("-c", "--config", help="YAML file with these options (the command line wins)")
+    add_output_options(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.clikit import emit
+    from training.progress import CliProgress
+
+    args = build_parser().parse_args(argv)
+    cfg = _resolve(args)
+    with CliProgress("fit") as progress:
+        summary = run(cfg, callback=progress)
+    emit(args, summary, human=_human)
+    return 0 if summary["status"] == "done" else 1
+
+
+def _human(s: dict) -> str:
+    p = s["plan"]
+    vals = ", ".join(f"{v['val_loss']:.3f}@{v['step']}" for v in s["val_losses"])
+    lines = [f"{s['status']}: step {s['step']}/{p['iters']} in {s['run_dir']}",
+             f"train loss {s['final_train_loss']}, val loss {vals}",
+             f"{(s['train_tokens_per_second'] or 0):.0f} tokens/s"]
+    lines += [f"note: {n}" for n in p["notes"]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from engine.runtime import ensure_openblas
+
+    ensure_openblas()
+    sys.exit(main())
