@@ -124,6 +124,32 @@ def training_example(description: str, author: str, original: str) -> dict:
     return {"text": prompt.text + original.strip()}
 
 
+NEUTRALIZE_INSTRUCTIONS = {
+    "en": (
+        "Describe what happens in the passage below: who the characters are, the events in "
+        "order, and the point of view. Use plain, neutral words of your own; do not quote the "
+        "passage or copy its sentences. Write one paragraph of 50 to 120 words."
+    ),
+    "ru": (
+        "Опиши, что происходит в отрывке ниже: кто персонажи, события по порядку и от чьего "
+        "лица ведётся рассказ. Пиши простыми нейтральными словами, своими; не цитируй отрывок "
+        "и не копируй его предложения. Один абзац, 50-120 слов."
+    ),
+}
+
+
+def neutralize_messages(passage: str, lang: str = "en") -> list[dict]:
+    """Chat messages asking an INSTRUCT model for a content description (training data)."""
+    instruction = NEUTRALIZE_INSTRUCTIONS.get(lang, NEUTRALIZE_INSTRUCTIONS["en"])
+    return [{"role": "user", "content": f"{instruction}\n\n{passage.strip()}"}]
+
+
+def neutralize_plain_prompt(passage: str, lang: str = "en") -> str:
+    """The same request as plain text, for an instruct model without a chat template."""
+    instruction = NEUTRALIZE_INSTRUCTIONS.get(lang, NEUTRALIZE_INSTRUCTIONS["en"])
+    return f"{instruction}\n\nPassage:\n{passage.strip()}\n\nDescription:"
+
+
 def build(task: str, text: str, **kwargs) -> Prompt:
     """Dispatch by task name (for the command line and the app)."""
     if task == "continue":

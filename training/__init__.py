@@ -1,0 +1,1 @@
+"""The "train my style" pipeline: curate, neutralize, fine-tune, evaluate, register."""

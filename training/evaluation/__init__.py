@@ -1,0 +1,1 @@
+"""Style evaluation: the authorship judge, metrics and the protocol runner."""

@@ -1,0 +1,281 @@
+"""The authorship judge: which of K candidate authors wrote this passage?
+
+Trained on real prose only. Each author's works are split into training works
+and held-out works (never chunks of one work on both sides); passages of
+150-300 words are cut on sentence boundaries, stylometric features are
+extracted (see features.py) and a linear SVM is fitted, with sigmoid
+calibration so its probabilities mean something. Trained judges are cached
+with joblib under the models folder, keyed by a hash of their training files
+and settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from engine import atomic, paths
+from engine.errors import KillahError
+from training.chunking import chunk_text, detect_lang
+from training.evaluation.features import make_features
+
+JUDGE_VERSION = "judge-v1"
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    min_words: int = field(default=150, metadata={"help": "shortest passage, in words"})
+    max_words: int = field(default=300, metadata={"help": "longest passage, in words"})
+    train_per_author: int = field(default=500, metadata={"help": "training passages per author"})
+    test_per_author: int = field(default=100, metadata={"help": "held-out passages per author"})
+    test_fraction: float = field(default=0.2, metadata={"help": "share of words held out, by work"})
+    C: float = field(default=0.5, metadata={"help": "LinearSVC regularisation"})
+    mask_names: bool = field(default=True, metadata={"help": "mask capitalised mid-sentence words"})
+    max_features: int = 200_000
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "JudgeConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class AuthorSplit:
+    """One author's works, split into judge-training and held-out works."""
+
+    name: str
+    train: list[Path]
+    test: list[Path]
+    # For an author with a single work: the share of it (from the start) used for training.
+    single_work_cut: float | None = None
+
+
+def list_authors(candidates_dir: Path) -> dict[str, Path]:
+    """author name -> folder, for every sub-folder holding .txt works."""
+    candidates_dir = Path(candidates_dir)
+    if not candidates_dir.is_dir():
+        raise KillahError(f"candidate authors folder not found: {candidates_dir}")
+    authors = {
+        d.name: d for d in sorted(candidates_dir.iterdir()) if d.is_dir() and any(d.glob("*.txt"))
+    }
+    if len(authors) < 2:
+        raise KillahError(f"{candidates_dir} must hold at least two author folders of .txt works")
+    return authors
+
+
+def _works(author_dir: Path) -> list[Path]:
+    works = sorted(Path(author_dir).glob("*.txt"))
+    if not works:
+        raise KillahError(f"no .txt works in {author_dir}")
+    return works
+
+
+def _stable_rank(name: str, seed: int) -> str:
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+
+def split_works(author_dir: Path, config: JudgeConfig = JudgeConfig()) -> AuthorSplit:
+    """Hold out whole works, in a fixed pseudo-random order, until test_fraction of words."""
+    author_dir = Path(author_dir)
+    works = _works(author_dir)
+    if len(works) == 1:
+        return AuthorSplit(author_dir.name, works, works, single_work_cut=1 - config.test_fraction)
+    sizes = {w: w.stat().st_size for w in works}
+    total = sum(sizes.values())
+    test: list[Path] = []
+    held = 0
+    for w in sorted(works, key=lambda w: _stable_rank(w.name, config.seed)):
+        if held >= config.test_fraction * total or len(test) == len(works) - 1:
+            break
+        if test and held + sizes[w] > 0.5 * total:
+            continue  # never hold out most of an author
+        test.append(w)
+        held += sizes[w]
+    train = [w for w in works if w not in test]
+    return AuthorSplit(author_dir.name, train, sorted(test))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise KillahError(f"cannot read {path}: {e}") from e
+
+
+def _passages_of(path: Path, config: JudgeConfig, part: str | None, cut: float | None) -> list[str]:
+    text = _read(path)
+    if cut is not None:
+        at = int(len(text) * cut)
+        text = text[:at] if part == "train" else text[at:]
+    return [c.text for c in chunk_text(text, config.min_words, config.max_words, 0)]
+
+
+def author_passages(
+    split: AuthorSplit, part: str, config: JudgeConfig, limit: int | None = None, seed: int = 0
+) -> list[tuple[str, str]]:
+    """(passage, work name) pairs from the train or test works, sampled evenly when limited."""
+    works = split.train if part == "train" else split.test
+    cut = split.single_work_cut
+    pool = [(p, w.stem) for w in works for p in _passages_of(w, config, part, cut)]
+    if limit is not None and len(pool) > limit:
+        rng = random.Random(f"{seed}:{split.name}:{part}")
+        pool = [pool[i] for i in sorted(rng.sample(range(len(pool)), limit))]
+    return pool
+
+
+@dataclass
+class Judge:
+    """A trained attribution model over a fixed list of authors."""
+
+    authors: list[str]
+    pipeline: object  # sklearn Pipeline: features -> calibrated LinearSVC
+    config: JudgeConfig
+    lang: str
+    key: str = ""
+    splits: dict[str, AuthorSplit] = field(default_factory=dict)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, K) probabilities; columns follow self.authors."""
+        if not texts:
+            return np.zeros((0, len(self.authors)))
+        proba = self.pipeline.predict_proba(list(texts))
+        order = [list(self.pipeline.classes_).index(a) for a in self.authors]
+        return proba[:, order]
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        proba = self.predict_proba(texts)
+        return [self.authors[i] for i in proba.argmax(axis=1)]
+
+    def attribution(self, texts: Sequence[str], target: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per passage: (top-1 is target as 0/1, probability of target)."""
+        if target not in self.authors:
+            raise KillahError(f"author {target!r} is not among the judge's candidates: {self.authors}")
+        proba = self.predict_proba(texts)
+        j = self.authors.index(target)
+        return (proba.argmax(axis=1) == j).astype(float), proba[:, j]
+
+
+def _training_key(splits: dict[str, AuthorSplit], config: JudgeConfig, lang: str) -> str:
+    import sklearn
+
+    h = hashlib.sha256()
+    h.update(json.dumps([JUDGE_VERSION, sklearn.__version__, lang, asdict(config)]).encode())
+    for name in sorted(splits):
+        s = splits[name]
+        h.update(f"{name}|{s.single_work_cut}".encode())
+        for w in s.train:
+            h.update(f"train|{w.name}|".encode())
+            h.update(hashlib.sha256(w.read_bytes()).digest())
+        for w in s.test:
+            h.update(f"test|{w.name}".encode())
+    return h.hexdigest()[:16]
+
+
+def _fit(texts: list[str], labels: list[str], config: JudgeConfig, lang: str):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(C=config.C, random_state=config.seed)
+    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
+    pipeline = Pipeline(
+        [("features", make_features(lang, config.mask_names, config.max_features)), ("clf", clf)]
+    )
+    return pipeline.fit(texts, labels)
+
+
+def train_judge(
+    author_dirs: dict[str, Path],
+    config: JudgeConfig = JudgeConfig(),
+    cache: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Judge:
+    """Train (or load from the cache) a judge over `author_dirs` (name -> folder of works)."""
+    if len(author_dirs) < 2:
+        raise KillahError("the judge needs at least two candidate authors")
+    splits = {name: split_works(d, config) for name, d in sorted(author_dirs.items())}
+    first = next(iter(splits.values())).train[0]
+    lang = detect_lang(_read(first))
+    key = _training_key(splits, config, lang)
+    path = paths.models_dir() / "judges" / f"{JUDGE_VERSION}-{key}.joblib"
+    if cache and path.exists():
+        import joblib
+
+        judge = joblib.load(path)
+        judge.splits = splits
+        return judge
+    texts: list[str] = []
+    labels: list[str] = []
+    for name, split in splits.items():
+        if progress:
+            progress(f"passages of {name}")
+        for passage, _work in author_passages(split, "train", config, config.train_per_author,
+                                              config.seed):
+            texts.append(passage)
+            labels.append(name)
+    missing = sorted(set(splits) - set(labels))
+    if missing:
+        raise KillahError(f"no training passages of {config.min_words}+ words for: {missing}")
+    if progress:
+        progress(f"fitting on {len(texts)} passages")
+    judge = Judge(sorted(splits), _fit(texts, labels, config, lang), config, lang, key, splits)
+    if cache:
+        import io
+
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(judge, buf)
+        atomic.write_bytes(path, buf.getvalue())
+    return judge
+
+
+@dataclass
+class JudgeReport:
+    lang: str
+    authors: list[str]
+    accuracy: float
+    per_author: dict[str, dict]
+    confusion: list[list[int]]
+    n_test: int
+    config: dict
+    key: str
+
+    def markdown(self) -> str:
+        lines = ["| author | held-out works | passages | top-1 accuracy |", "|---|---|---|---|"]
+        for a in self.authors:
+            r = self.per_author[a]
+            lines.append(f"| {a} | {', '.join(r['works'])} | {r['n']} | {r['accuracy']:.3f} |")
+        lines.append(f"| **all** | | {self.n_test} | **{self.accuracy:.3f}** |")
+        return "\n".join(lines)
+
+
+def evaluate_judge(judge: Judge, per_author: int | None = None) -> JudgeReport:
+    """Top-1 accuracy on passages of every author's held-out works."""
+    per_author = per_author or judge.config.test_per_author
+    texts, labels = [], []
+    works: dict[str, list[str]] = {}
+    for name in judge.authors:
+        split = judge.splits[name]
+        works[name] = [w.stem for w in split.test]
+        for passage, _w in author_passages(split, "test", judge.config, per_author, judge.config.seed):
+            texts.append(passage)
+            labels.append(name)
+    predicted = judge.predict(texts)
+    k = len(judge.authors)
+    confusion = [[0] * k for _ in range(k)]
+    for t, p in zip(labels, predicted):
+        confusion[judge.authors.index(t)][judge.authors.index(p)] += 1
+    rows = {}
+    for i, a in enumerate(judge.authors):
+        n = sum(confusion[i])
+        rows[a] = {"n": n, "accuracy": confusion[i][i] / n if n else float("nan"), "works": works[a]}
+    correct = sum(t == p for t, p in zip(labels, predicted))
+    return JudgeReport(judge.lang, judge.authors, correct / max(len(labels), 1), rows, confusion,
+                       len(labels), asdict(judge.config), judge.key)
