@@ -88,6 +88,20 @@ pub fn ngram_sets<S: AsRef<str> + Sync>(texts: &[S], n: usize, norm: Normalize) 
     texts.par_iter().map(|t| ngram_set(&norm.chars(t.as_ref()), n)).collect()
 }
 
+/// Replaces n-gram keys by dense ids (sorted sets of keys become sorted sets of
+/// ids), so that a matrix row can mark its query's ids in a bitset.
+fn dense_ids(groups: [&[Vec<Gram>]; 2]) -> (usize, [Vec<Vec<u32>>; 2]) {
+    let mut vocab: Vec<Gram> = groups.iter().flat_map(|g| g.iter().flatten().copied()).collect();
+    vocab.par_sort_unstable();
+    vocab.dedup();
+    let ids = |sets: &[Vec<Gram>]| -> Vec<Vec<u32>> {
+        sets.par_iter()
+            .map(|set| set.iter().map(|g| vocab.binary_search(g).expect("gram is in the vocabulary") as u32).collect())
+            .collect()
+    };
+    (vocab.len(), [ids(groups[0]), ids(groups[1])])
+}
+
 /// Fills `out` (row-major, `queries.len() x choices.len()`) with the pairwise
 /// Jaccard similarities, in parallel.
 pub fn jaccard_matrix_into<S: AsRef<str> + Sync>(
@@ -105,10 +119,28 @@ pub fn jaccard_matrix_into<S: AsRef<str> + Sync>(
     }
     let q_sets = ngram_sets(queries, n, norm);
     let c_sets = ngram_sets(choices, n, norm);
-    out.par_chunks_mut(cols).zip(q_sets.par_iter()).for_each(|(row, q)| {
-        row.par_chunks_mut(CHUNK).enumerate().for_each(|(k, cells)| {
-            for (cell, c) in cells.iter_mut().zip(&c_sets[k * CHUNK..]) {
+    if q_sets.iter().chain(&c_sets).map(Vec::len).sum::<usize>() >= u32::MAX as usize {
+        // Too many n-grams for 32-bit ids: compare the sorted keys directly.
+        out.par_chunks_mut(cols).zip(q_sets.par_iter()).for_each(|(row, q)| {
+            for (cell, c) in row.iter_mut().zip(&c_sets) {
                 *cell = jaccard_sets(q, c) as f32;
+            }
+        });
+        return Ok(());
+    }
+    let (vocab, [q_ids, c_ids]) = dense_ids([&q_sets, &c_sets]);
+    drop((q_sets, c_sets));
+    out.par_chunks_mut(cols).zip(q_ids.par_iter()).for_each(|(row, q)| {
+        let mut marks = vec![0u64; vocab.div_ceil(64)];
+        for &id in q {
+            marks[id as usize / 64] |= 1 << (id % 64);
+        }
+        let marks = &marks;
+        row.par_chunks_mut(CHUNK).enumerate().for_each(|(k, cells)| {
+            for (cell, c) in cells.iter_mut().zip(&c_ids[k * CHUNK..]) {
+                let common: usize = c.iter().map(|&id| (marks[id as usize / 64] >> (id % 64)) as usize & 1).sum();
+                let union = q.len() + c.len() - common;
+                *cell = if union == 0 { 1.0 } else { (common as f64 / union as f64) as f32 };
             }
         });
     });

@@ -10,7 +10,16 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str]
+__all__ = [
+    "__version__",
+    "jaccard_ngrams",
+    "jaccard_ngrams_matrix",
+    "levenshtein_normalized",
+    "levenshtein_normalized_matrix",
+    "lsh_params",
+    "minhash_signatures",
+    "near_duplicates",
+]
 __version__: str
 
 def jaccard_ngrams(
