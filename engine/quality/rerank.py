@@ -1,0 +1,78 @@
+"""Reranked suggestions: N candidates in one batch, scored by the WQRM, best first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from engine.quality.composite import QualityScore, score_texts
+
+# min-p varied across candidates, as in the design: conservative to adventurous.
+MIN_P_LADDER: tuple[float, ...] = (0.05, 0.1, 0.15)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    text: str
+    quality: QualityScore
+    completion: object  # engine.generate.Completion (tokens, logprobs, finish_reason, options)
+    index: int  # position in the generated batch
+
+    @property
+    def score(self) -> float:
+        return self.quality.score
+
+    def to_dict(self) -> dict:
+        c = self.completion
+        return {
+            "text": self.text,
+            "index": self.index,
+            "min_p": getattr(c.options, "min_p", None),
+            "finish_reason": c.finish_reason,
+            **self.quality.to_dict(),
+        }
+
+
+def candidate_options(options, n: int) -> list:
+    """One SamplingOptions per candidate, min-p cycling through MIN_P_LADDER.
+
+    Everything else comes from `options` (or the generator's defaults); a seed, when
+    given, is kept for the batch (the generator seeds once per batch).
+    """
+    from engine.generate import SamplingOptions
+
+    base = options or SamplingOptions()
+    return [base.replace(min_p=MIN_P_LADDER[i % len(MIN_P_LADDER)]) for i in range(n)]
+
+
+def rerank(
+    lm,
+    prompt,
+    n: int = 4,
+    options=None,
+    transforms: Sequence = (),
+    persona_profile=None,
+    cancel=None,
+) -> list[Ranked]:
+    """Generate `n` candidates for `prompt` as one batch and return them best first.
+
+    `options` is one SamplingOptions (min-p is varied across candidates) or a list of
+    n of them (used as given). The candidates' own log-probs feed the
+    perplexity-variation component; `persona_profile` (a StyleProfile) the style ones.
+    Candidates with no text sort last. A cancelled batch is scored as far as it got.
+    """
+    from engine.generate import SamplingOptions, generate_candidates
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    per = list(options) if options is not None and not isinstance(options, SamplingOptions) else candidate_options(options, n)
+    cands = generate_candidates(lm, prompt, n, per, transforms=transforms, cancel=cancel)
+    texts = [c.text.strip() for c in cands]
+    scored_idx = [i for i, t in enumerate(texts) if t]
+    qualities = score_texts(
+        [texts[i] for i in scored_idx], persona_profile, [cands[i].logprobs for i in scored_idx]
+    )
+    by_index = dict(zip(scored_idx, qualities))
+    empty = QualityScore(0.0, {}, {}, {})
+    ranked = [Ranked(texts[i], by_index.get(i, empty), cands[i], i) for i in range(len(cands))]
+    return sorted(ranked, key=lambda r: (-r.score, r.index))
