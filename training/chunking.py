@@ -39,7 +39,7 @@ class Sentence:
 class Chunk:
     text: str  # sentences joined by spaces, paragraphs by a blank line
     words: int
-    first_sentence: int  # indices into the sentence list, inclusive
+    first_sentence: int  # indices into the sentence list (overlong ones cut first), inclusive
     last_sentence: int
 
 

@@ -263,6 +263,8 @@ class ExtractiveNeutralizer:
             for l in lemmas[i]:
                 if l not in seen:
                     seen.append(l)
+            # names first, then the passage's recurring words: the author's word order is not kept
+            seen.sort(key=lambda l: (l not in name_words, -freq[l]))
             if seen:
                 events.append(", ".join(seen[: self.keywords_per_event]))
         talk = Counter(l for p in spoken for l in content(p) if l not in name_words)

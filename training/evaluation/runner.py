@@ -1,0 +1,380 @@
+"""The style evaluation protocol: held-out passages -> descriptions -> each condition writes.
+
+    report = evaluate_conditions("corpora/en/austen", {"mine": my_writer}, n=20, seed=0)
+    print(report.markdown())
+
+A condition is any `(description, word_count) -> passage` callable. `run()`
+builds the named ones (`base`, `exemplars`, `steering`, `lora:<adapter>`) on the
+bundled model, scores them beside the real passages (the ceiling) and writes
+the report, every passage and the exact configuration to a run folder. Same
+seed, same numbers: passages, descriptions, sampling and bootstrap are seeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from engine.errors import KillahError
+from training.chunking import detect_lang
+from training.evaluation import metrics
+from training.evaluation.judge import (
+    AuthorSplit, Judge, JudgeConfig, author_passages, list_authors, split_works, train_judge,
+)
+
+Condition = Callable[[str, int], str]
+REAL = "real (ceiling)"
+# The shared corpora beside the repository (KILLAH_CORPORA points elsewhere).
+CORPORA = Path(os.environ.get("KILLAH_CORPORA")
+               or Path(__file__).resolve().parents[3] / "shared" / "data" / "corpora")
+
+AUTHOR_NAMES = {
+    "austen": "Jane Austen", "dickens": "Charles Dickens", "twain": "Mark Twain",
+    "conan_doyle": "Arthur Conan Doyle", "wells": "H. G. Wells", "melville": "Herman Melville",
+    "chesterton": "G. K. Chesterton", "wilde": "Oscar Wilde", "poe": "Edgar Allan Poe",
+    "carroll": "Lewis Carroll", "lovecraft": "H. P. Lovecraft", "bronte_charlotte": "Charlotte Brontë",
+    "conrad": "Joseph Conrad", "tolstoy": "Лев Толстой", "dostoevsky": "Фёдор Достоевский",
+    "chekhov": "Антон Чехов", "gogol": "Николай Гоголь", "turgenev": "Иван Тургенев",
+    "pushkin": "Александр Пушкин", "gorky": "Максим Горький",
+}
+TOKENS_PER_WORD = {"en": 1.6, "ru": 3.0}
+
+
+def display_name(author: str) -> str:
+    return AUTHOR_NAMES.get(author, author.replace("_", " ").title())
+
+
+@dataclass(frozen=True)
+class StyleEvalConfig:
+    author: str | None = None
+    author_dir: str | None = None
+    candidates: str | None = None
+    conditions: tuple[str, ...] = ("base",)
+    n: int = 40
+    seed: int = 0
+    min_words: int = 150
+    max_words: int = 300
+    neutralizer: str = "extractive"
+    model: str | None = None
+    temperature: float = 0.8
+    min_p: float = 0.05
+    repetition_penalty: float = 1.1
+    perplexity: bool = True
+    judge_train_per_author: int = JudgeConfig.train_per_author
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StyleEvalConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and v is not None}
+        if isinstance(known.get("conditions"), str):
+            known["conditions"] = tuple(c for c in known["conditions"].split(",") if c)
+        return cls(**known)
+
+    def judge_config(self) -> JudgeConfig:
+        return JudgeConfig(min_words=self.min_words, max_words=self.max_words,
+                           train_per_author=self.judge_train_per_author, seed=self.seed)
+
+
+@dataclass
+class Report:
+    author: str
+    target_dir: str
+    candidates: list[str]
+    judge_key: str
+    n: int
+    rows: dict[str, dict[str, metrics.Estimate]]
+    notes: dict[str, str] = field(default_factory=dict)
+    samples: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self, with_samples: bool = False) -> dict:
+        d = {
+            "author": self.author, "target_dir": self.target_dir, "candidates": self.candidates,
+            "judge_key": self.judge_key, "n": self.n,
+            "rows": {c: {m: e.to_dict() for m, e in row.items()} for c, row in self.rows.items()},
+            "notes": self.notes, "seconds": self.seconds,
+        }
+        if with_samples:
+            d["samples"] = self.samples
+        return d
+
+    def markdown(self) -> str:
+        names = [m for m in metrics.METRICS if any(m in row for row in self.rows.values())]
+        head = "| condition | " + " | ".join(metrics.METRICS[m][0] for m in names) + " |"
+        lines = [
+            f"Style evaluation: **{self.author}** vs {len(self.candidates)} candidate authors, "
+            f"{self.n} held-out passages (mean [95% bootstrap CI]).",
+            "",
+            head,
+            "|" + "---|" * (len(names) + 1),
+        ]
+        for cond, row in self.rows.items():
+            cells = [str(row[m]) if m in row else "" for m in names]
+            lines.append(f"| {cond} | " + " | ".join(cells) + " |")
+        for cond, note in self.notes.items():
+            lines.append(f"\n- {cond}: {note}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- the protocol
+
+
+def resolve_target(author: str | None, author_dir: str | None, candidates: str | None
+                   ) -> tuple[str, Path, dict[str, Path]]:
+    """(target name, its folder, candidate authors incl. the target: name -> folder)."""
+    if not author and not author_dir:
+        raise KillahError("name an author (--author NAME) or a folder of works (--author-dir PATH)")
+    if author_dir:
+        target_dir = Path(author_dir).expanduser()
+        if not target_dir.is_dir():
+            raise KillahError(f"author folder not found: {target_dir}")
+        name = author or target_dir.name
+    else:
+        target_dir = None
+        name = author
+    if candidates:
+        cands = list_authors(Path(candidates).expanduser())
+    else:
+        lang_dirs = [CORPORA / "en", CORPORA / "ru"]
+        if target_dir is None:
+            home = next((d for d in lang_dirs if (d / name).is_dir()), None)
+            if home is None:
+                raise KillahError(f"author {name!r} not found in {CORPORA}/{{en,ru}}")
+            target_dir = home / name
+        lang = detect_lang(next(iter(sorted(target_dir.glob("*.txt")))).read_text("utf-8"))
+        cands = list_authors(CORPORA / lang)
+    if target_dir is None:
+        if name not in cands:
+            raise KillahError(f"author {name!r} is not among the candidates in {candidates}")
+        target_dir = cands[name]
+    cands = dict(cands)
+    cands[name] = target_dir
+    return name, target_dir, cands
+
+
+def held_out_passages(split: AuthorSplit, n: int, config: JudgeConfig, seed: int) -> list[str]:
+    pool = author_passages(split, "test", config)
+    if not pool:
+        raise KillahError(f"{split.name}: no held-out passage of {config.min_words}-{config.max_words} words")
+    rng = np.random.default_rng(seed)
+    picks = sorted(rng.choice(len(pool), size=min(n, len(pool)), replace=False).tolist())
+    return [pool[i][0] for i in picks]
+
+
+def evaluate_conditions(
+    author_dir: str | Path,
+    conditions: Mapping[str, Condition],
+    n: int = 40,
+    seed: int = 0,
+    candidates_dir: str | Path | None = None,
+    author: str | None = None,
+    neutralizer: str = "extractive",
+    lm=None,
+    judge_config: JudgeConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> Report:
+    """Score each condition's passages (and the real ones) for one target author.
+
+    `lm` (optional) is the model perplexity is measured under; without it the
+    fluency column is left out.
+    """
+    from training.neutralize import describe_chunk, make_neutralizer
+
+    say = progress or (lambda _m: None)
+    name, target_dir, cands = resolve_target(author, str(author_dir), candidates_dir and str(candidates_dir))
+    judge_config = judge_config or JudgeConfig(seed=seed)
+    timings: dict[str, float] = {}
+
+    tic = time.perf_counter()
+    say(f"judge over {len(cands)} authors")
+    judge = train_judge(cands, judge_config, progress=say)
+    timings["judge"] = time.perf_counter() - tic
+
+    split = split_works(target_dir, judge_config)
+    originals = held_out_passages(split, n, judge_config, seed)
+    lang = detect_lang(originals[0])
+    tic = time.perf_counter()
+    neut = make_neutralizer(neutralizer)
+    descriptions = []
+    for i, text in enumerate(originals):
+        say(f"describing passage {i + 1}/{len(originals)}")
+        descriptions.append(describe_chunk(text, neut, lang))
+    timings["describe"] = time.perf_counter() - tic
+    desc_texts = [d.text for d in descriptions]
+    asked = [len(t.split()) for t in originals]
+
+    outputs: dict[str, list[str]] = {REAL: list(originals)}
+    for cond, write in conditions.items():
+        tic = time.perf_counter()
+        outs = []
+        for i, (d, w) in enumerate(zip(desc_texts, asked)):
+            say(f"{cond}: passage {i + 1}/{len(originals)}")
+            outs.append(write(d, w))
+        outputs[cond] = outs
+        timings[cond] = time.perf_counter() - tic
+
+    rows: dict[str, dict[str, metrics.Estimate]] = {}
+    per_passage: dict[str, dict[str, np.ndarray]] = {}
+    for cond, texts in outputs.items():
+        say(f"scoring {cond}")
+        values = metrics.passage_metrics(
+            texts, judge=judge, target=name, descriptions=desc_texts,
+            originals=None if cond == REAL else originals,
+            asked_words=None if cond == REAL else asked, lm=lm,
+            generic=lang == "en",
+        )
+        per_passage[cond] = values
+        rows[cond] = metrics.summarize(values, seed=seed)
+
+    samples = []
+    for i, (orig, d) in enumerate(zip(originals, descriptions)):
+        row = {"i": i, "original": orig, "description": d.text, "description_backend": d.backend,
+               "outputs": {c: outputs[c][i] for c in conditions}}
+        row["metrics"] = {c: {m: _num(v[i]) for m, v in per_passage[c].items()} for c in outputs}
+        samples.append(row)
+    return Report(name, str(target_dir), judge.authors, judge.key, len(originals), rows,
+                  dict(notes or {}), samples, timings)
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) else round(x, 6)
+
+
+# ------------------------------------------------------------------- named conditions
+
+
+def _passage_seed(seed: int, description: str) -> int:
+    return int(hashlib.sha256(f"{seed}:{description}".encode()).hexdigest()[:8], 16)
+
+
+def make_writer(lm, author_name: str, options, lang: str, transforms: Sequence = (),
+                exemplars: Callable[[str], list[str]] | None = None, prompt_fn=None) -> Condition:
+    """A condition that writes with engine.generate from the restyle prompt."""
+    from engine import tasks
+    from engine.generate import generate
+
+    factor = TOKENS_PER_WORD.get(lang, 2.0)
+
+    def write(description: str, words: int) -> str:
+        ex = exemplars(description) if exemplars else ()
+        if prompt_fn is not None:
+            prompt = prompt_fn(description, words, ex)
+        else:
+            prompt = tasks.restyle_prompt(description, author_name, words, exemplars=ex)
+        opts = options.replace(max_tokens=max(16, int(words * factor)),
+                               seed=_passage_seed(options.seed or 0, description))
+        return generate(lm, prompt, opts, transforms=transforms).text.strip()
+
+    return write
+
+
+def _persona_conditioning(lm, author: str, split: AuthorSplit, config: StyleEvalConfig, run_dir: Path,
+                          strengths: dict):
+    """A persona built from a sample of the target's judge-training works (never its held-out ones)."""
+    from engine.atomic import write_text
+    from engine.persona import PersonaConditioning, PersonaStrengths, build_persona_from_folder
+
+    source = run_dir / "persona_source"
+    passages = author_passages(split, "train", config.judge_config(), limit=300, seed=config.seed)
+    write_text(source / f"{author}.txt", "\n\n".join(p for p, _w in passages) + "\n")
+    name = f"eval-{author}-{hashlib.sha256(str(source).encode()).hexdigest()[:8]}"
+    build_persona_from_folder(source, name=name)
+    return PersonaConditioning.open(name, lm, PersonaStrengths(**strengths))
+
+
+def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
+                     config: StyleEvalConfig, run_dir: Path, lang: str
+                     ) -> tuple[dict[str, Condition], dict[str, str]]:
+    """Named conditions that can be built now; the others come back as notes saying why not."""
+    from engine.generate import SamplingOptions
+
+    options = SamplingOptions(temperature=config.temperature, min_p=config.min_p,
+                              repetition_penalty=config.repetition_penalty, seed=config.seed)
+    author_name = display_name(author)
+    conds: dict[str, Condition] = {}
+    notes: dict[str, str] = {}
+    for cond in names:
+        try:
+            if cond == "base":
+                conds[cond] = make_writer(lm, author_name, options, lang)
+            elif cond in ("exemplars", "steering"):
+                try:
+                    import engine.persona  # noqa: F401
+                except ImportError as e:
+                    notes[cond] = f"skipped: engine.persona is not available ({e})"
+                    continue
+                strengths = {"exemplars": 3, "steering": 0.0} if cond == "exemplars" else {"exemplars": 0}
+                pc = _persona_conditioning(lm, author, split, config, run_dir, strengths)
+                conds[cond] = make_writer(lm, author_name, options, lang, transforms=pc.transforms(),
+                                          exemplars=pc.exemplars if cond == "exemplars" else None)
+            elif cond.startswith("lora:"):
+                conds[cond] = _lora_writer(cond[5:], lm, author_name, options, lang)
+            else:
+                notes[cond] = "skipped: unknown condition (use base, exemplars, steering, lora:<adapter>)"
+        except ImportError as e:
+            notes[cond] = f"skipped: not available yet ({e})"
+        except KillahError as e:
+            notes[cond] = f"skipped: {e}"
+    return conds, notes
+
+
+def _lora_writer(spec: str, lm, author_name: str, options, lang: str) -> Condition:
+    from engine import paths
+    from engine.adapters import AdapterStack, load_adapter
+
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        path = paths.adapters_dir() / spec
+    adapter = load_adapter(path)
+    stack = AdapterStack.for_model(lm, [(adapter, adapter.lora_scale)])
+
+    def prompt_fn(description: str, words: int, exemplars):
+        return adapter.restyle_prompt(description, words, exemplars, key=description)
+
+    return make_writer(lm, adapter.author or author_name, options, lang, transforms=(stack,),
+                       prompt_fn=prompt_fn)
+
+
+def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) -> tuple[Report, Path]:
+    """The whole protocol for named conditions; returns the report and its run folder."""
+    from engine import paths
+    from engine.atomic import write_json, write_text
+    from engine.models import load_model
+
+    say = progress or (lambda _m: None)
+    name, target_dir, cands = resolve_target(config.author, config.author_dir, config.candidates)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = paths.runs_dir() / f"eval-style-{name}-{stamp}-s{config.seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    split = split_works(target_dir, config.judge_config())
+    lang = detect_lang(split.test[0].read_text("utf-8")[:20000])
+    say(f"loading model {config.model or 'bundled'}")
+    lm = load_model(config.model)
+    conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang)
+    cfg = asdict(config)
+    cfg.update({"target": name, "target_dir": str(target_dir), "model_id": lm.model_id,
+                "model_fingerprint": lm.fingerprint,
+                "held_out_works": [w.name for w in split.test],
+                "judge": asdict(config.judge_config())})
+    write_json(run_dir / "config.json", cfg)
+    report = evaluate_conditions(
+        target_dir, conds, n=config.n, seed=config.seed, candidates_dir=config.candidates,
+        author=name, neutralizer=config.neutralizer, lm=lm if config.perplexity else None,
+        judge_config=config.judge_config(), progress=say, notes=notes,
+    )
+    if config.candidates is None:
+        report.candidates = sorted(cands)
+    write_json(run_dir / "report.json", report.to_dict())
+    write_text(run_dir / "report.md", report.markdown() + "\n")
+    write_text(run_dir / "samples.jsonl",
+               "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in report.samples))
+    return report, run_dir
