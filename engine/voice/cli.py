@@ -1,0 +1,82 @@
+"""`killah transcribe FILE.wav` and `killah listen --file FILE.wav`."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.clikit import add_output_options, emit, log
+from engine.voice.audio import read_audio
+from engine.voice.commands import GrammarOptions
+from engine.voice.listen import ListenOptions, listen
+from engine.voice.models import DEFAULT_MODEL, MULTILINGUAL_MODEL
+from engine.voice.transcribe import LANGUAGES, TranscribeOptions, transcribe
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--language", choices=LANGUAGES, default="en",
+                   help="spoken language; 'auto' detects it (default: en)")
+    p.add_argument("--model", default=None,
+                   help=f"tiny.en, base, an mlx-whisper or CTranslate2 folder, or an mlx-community "
+                        f"id (default: {DEFAULT_MODEL} for English, {MULTILINGUAL_MODEL} otherwise)")
+    p.add_argument("--prompt", default=None,
+                   help=TranscribeOptions.__dataclass_fields__["initial_prompt"].metadata["help"])
+    add_output_options(p)
+
+
+def _options(args: argparse.Namespace, **kw) -> TranscribeOptions:
+    model = args.model or (DEFAULT_MODEL if args.language == "en" else MULTILINGUAL_MODEL)
+    return TranscribeOptions(model=model, language=args.language, initial_prompt=args.prompt, **kw)
+
+
+def transcribe_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="killah transcribe", description="Transcribe a WAV file.")
+    p.add_argument("file", help="audio file (WAV, FLAC or OGG; any rate, mixed to 16 kHz mono)")
+    _add_model_options(p)
+    p.add_argument("--word-timestamps", action="store_true", help="per-word start/end times")
+    p.add_argument("--no-vad", action="store_true",
+                   help="decode all audio, even silence (Whisper may then invent text)")
+    args = p.parse_args(argv)
+    options = _options(args, word_timestamps=args.word_timestamps, vad=not args.no_vad)
+    log(f"transcribing {args.file} with whisper {options.model} ({options.language})")
+    transcript = transcribe(read_audio(args.file), options)
+    emit(args, transcript.to_json(), human=lambda d: d["text"])
+    return 0
+
+
+def listen_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="killah listen",
+        description="Parse a recording into dictation and spoken editing commands, as the "
+                    "app's microphone button does.",
+    )
+    p.add_argument("--file", required=True, help="audio file to listen to")
+    _add_model_options(p)
+    p.add_argument("--spoken-punctuation", action="store_true",
+                   help=ListenOptions.__dataclass_fields__["spoken_punctuation"].metadata["help"])
+    p.add_argument("--no-commands", action="store_true", help="everything is dictation")
+    p.add_argument("--wake-word", default=None,
+                   help=GrammarOptions.__dataclass_fields__["wake_word"].metadata["help"])
+    p.add_argument("--require-wake-word", action="store_true",
+                   help=GrammarOptions.__dataclass_fields__["require_wake_word"].metadata["help"])
+    args = p.parse_args(argv)
+    options = ListenOptions(
+        commands=not args.no_commands,
+        spoken_punctuation=args.spoken_punctuation,
+        grammar=GrammarOptions(wake_word=args.wake_word, require_wake_word=args.require_wake_word),
+    )
+    transcribe_options = _options(args)
+    log(f"listening to {args.file} with whisper {transcribe_options.model}")
+    events = listen(read_audio(args.file), transcribe_options, options)
+    emit(args, {"events": [e.to_json() for e in events]}, human=_human_events)
+    return 0
+
+
+def _human_events(data: dict) -> str:
+    lines = []
+    for e in data["events"]:
+        if e["type"] == "command":
+            args = " ".join(f"{k}={v}" for k, v in e["args"].items())
+            lines.append(f"[{e['name']}{' ' + args if args else ''}]  ({e['heard']})")
+        else:
+            lines.append(e["text"])
+    return "\n".join(lines)
