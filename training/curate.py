@@ -161,20 +161,19 @@ def strip_non_prose(paras: list[Para], report: Report) -> None:
             p.reason = "toc"  # a contents list folded into one paragraph
         elif _MATTER.match(t):
             p.reason, in_matter, in_toc = ("front_matter" if not body_started else "back_matter"), True, False
+        elif _BOILERPLATE.search(t) and len(words) < 120:
+            p.reason = "front_matter" if not body_started else "back_matter"
         elif looks_like_heading(t):
             in_toc = False
             if in_matter and not _CHAPTERISH.search(t) and not re.match(r"^[IVXLCDM\d]+\.?$", t):
                 p.reason = "front_matter" if not body_started else "back_matter"
             else:
                 in_matter = False
-                body_started = True
                 p.reason = "heading"
         elif in_matter:
             p.reason = "front_matter" if not body_started else "back_matter"
         elif _FOOTNOTE_BODY.match(t):
             p.reason = "footnote"
-        elif _BOILERPLATE.search(t) and len(words) < 120:
-            p.reason = "front_matter" if i < 0.2 * n else "back_matter"
         else:
             in_toc = False
             body_started = True
@@ -339,8 +338,8 @@ def pick_diverse(blocks: list[Section], budget_words: int, use_clusters: bool, s
                     order.append(q.pop(0))
     chosen, words = [], 0
     for i in order:
-        if words >= budget_words:
-            break
+        if chosen and words + blocks[i].words > budget_words:
+            continue  # would overshoot: try the next (smaller) block
         chosen.append(i)
         words += blocks[i].words
     return [blocks[i] for i in sorted(chosen)]

@@ -106,11 +106,13 @@ def run(args, callback=None) -> dict:
         raise KillahError("dataset needs --neutralized (from `killah train neutralize`)")
     src = Path(cfg.neutralized).expanduser()
     header, records = read_records(src)
-    author = cfg.author
-    if not author:
-        from training.corpus import read_corpus
+    from training.corpus import read_corpus
 
-        author = read_corpus(header["corpus"]).meta.get("author")
+    try:
+        corpus_meta = read_corpus(header["corpus"]).meta
+    except KillahError:
+        corpus_meta = {}
+    author = cfg.author or corpus_meta.get("author")
     if not author:
         raise KillahError("dataset needs --author (the corpus names none)")
     invalid = [r for r in records if not r.get("valid", True)]
@@ -151,7 +153,7 @@ def run(args, callback=None) -> dict:
         "dropped_invalid_descriptions": len(invalid), "variants": dict(kinds),
         "augment": aug.to_dict(), "perturbation": aug.perturbation().to_dict(),
         "words": {p: sum(c["words"] for c in cs) for p, cs in chunks.items()},
-        "language": header.get("language"),
+        "language": corpus_meta.get("language"),
     }
     write_json(out / "dataset.json", summary)
     if callback:

@@ -289,7 +289,6 @@ def save_checkpoint(path: Path, model, optimizer, step: int, plan_hash: str) -> 
 
     arrays = {f"adapter.{k}": v for k, v in tree_flatten(model.trainable_parameters())}
     arrays.update({f"optimizer.{k}": v for k, v in tree_flatten(optimizer.state)})
-    arrays.update({f"rng.{i}": v for i, v in enumerate(mx.random.state)})
     mx.eval(list(arrays.values()))
     tmp = path.with_name(f".{path.stem}.tmp.safetensors")
     mx.save_safetensors(str(tmp), arrays, metadata={"format": RUN_FORMAT, "step": str(step), "plan": plan_hash})
@@ -314,8 +313,18 @@ def read_checkpoint(path: Path) -> tuple[dict, dict] | None:
     return arrays, meta
 
 
-def restore_checkpoint(arrays: dict, model, optimizer) -> None:
+def reseed(seed: int, step: int) -> None:
+    """Dropout randomness restarts from (seed, step) at every checkpoint step, resumed or not.
+
+    MLX's global key cannot be assigned, so instead of saving it, both an
+    uninterrupted run and a resumed one reseed at the same steps.
+    """
     import mlx.core as mx
+
+    mx.random.seed((seed * 1_000_003 + step) % 2**63)
+
+
+def restore_checkpoint(arrays: dict, model, optimizer) -> None:
     from mlx.utils import tree_unflatten
 
     adapter = [(k.removeprefix("adapter."), v) for k, v in arrays.items() if k.startswith("adapter.")]
@@ -324,9 +333,6 @@ def restore_checkpoint(arrays: dict, model, optimizer) -> None:
     optimizer.init(model.trainable_parameters())
     state = tree_unflatten(opt)
     optimizer.state = _merge(optimizer.state, state)
-    rng = [arrays[f"rng.{i}"] for i in range(len(mx.random.state)) if f"rng.{i}" in arrays]
-    if rng:
-        mx.random.state[:] = rng
 
 
 def _merge(into, new):
@@ -418,6 +424,7 @@ class FitCallback(_trainer_callback_base()):
         cancelled = self.cancel is not None and self.cancel.is_set()
         if self.step % accum == 0 and not last and (self.step % self.save_every == 0 or cancelled):
             save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizer, self.step, self.plan.identity_hash())
+            reseed(self.plan.seed, self.step)
             self._emit({"event": "checkpoint", "step": self.step, "time": time.time()}, None)
         if cancelled and self.step % accum == 0:
             raise TrainingCancelled(self.step)
@@ -575,6 +582,7 @@ def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: thre
     optimizer = optim.Adam(learning_rate=lr)
     if start:
         restore_checkpoint(arrays, model, optimizer)
+        reseed(cfg.seed, start)
 
     log = ProgressLog(run_dir / PROGRESS)
     log.write({"event": "start", "step": start, "iters": p.iters, "resumed": bool(start), "time": time.time(),
