@@ -101,9 +101,17 @@ def decode_text(data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise ReadError("undecodable text: no character encoding fits")
+    # Near-ties between 8-bit code pages are common on short texts; Windows-1252 is by
+    # far the commonest legacy encoding of Western prose, so it wins a near-tie.
+    for match in matches:
+        if (match.encoding == "cp1252" and match.chaos <= best.chaos + 0.05
+                and match.coherence >= best.coherence - 0.05):
+            best = match
+            break
     text = str(best)
     if _garbage_ratio(text) > 0.05:
         raise ReadError(f"undecodable text: looks like binary data (best guess {best.encoding})")

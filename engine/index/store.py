@@ -20,8 +20,10 @@ process leaves every document either fully indexed or untouched.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,11 +108,17 @@ class IndexStore:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else paths.index_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = Database(sqlite3.connect(str(self.path), timeout=30, check_same_thread=False))
+        # Several processes may open the index at once (app, CLI): schema set-up is serialised
+        # by a lock file, since SQLite returns "locked" at once on lock upgrades in WAL mode.
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                migrations.apply(self.db)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        migrations.apply(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -1,0 +1,151 @@
+"""What the generator gets from a persona: exemplars for the prompt, transforms for the model.
+
+    cond = PersonaConditioning.open("my fiction", lm, PersonaStrengths(exemplars=3, steering=4.0))
+    prompt = tasks.continue_prompt(context, exemplars=cond.exemplars(context))
+    completion = generate(lm, prompt, opts, transforms=cond.transforms())
+
+Each signal has its own strength and works alone: exemplars=0 or steering=0
+turns that signal off. The steering vector is cached in the index database per
+persona, model and layers, and recomputed when the persona's documents change.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from engine.index.store import IndexStore
+from engine.persona import steering
+from engine.persona.exemplars import StyleScore, persona_embedding, select_exemplars, style_similarity
+from engine.persona.neutral import neutral_paragraphs
+from engine.persona.persona import Persona, PersonaData, get_persona
+from engine.tasks import exemplar_block
+
+STEERING_SAMPLE = 120  # persona paragraphs used for the mean hidden state
+NEUTRAL_CHOICES = ("plain", "index")
+
+
+@dataclass(frozen=True)
+class PersonaStrengths:
+    exemplars: int = field(default=3, metadata={"help": "exemplar paragraphs in the prompt (0 = off)"})
+    steering: float = field(default=steering.DEFAULT_STRENGTH,
+                            metadata={"help": "multiplier of the style steering vector (0 = off)"})
+    layers: tuple[int, ...] | None = field(
+        default=None, metadata={"help": "decoder layers to steer (default: one just before the middle)"})
+    neutral: str = field(default="plain", metadata={
+        "help": "neutral reference: 'plain' (built-in plain paragraphs) or 'index' (indexed prose "
+                "outside the persona's folders)"})
+
+    def __post_init__(self):
+        if self.exemplars < 0 or self.steering < 0:
+            raise ValueError("persona strengths must be >= 0")
+        if self.neutral not in NEUTRAL_CHOICES:
+            raise ValueError(f"neutral must be one of {NEUTRAL_CHOICES}, not {self.neutral!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PersonaStrengths":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if known.get("layers") is not None:
+            known["layers"] = tuple(int(x) for x in known["layers"])
+        return cls(**known)
+
+
+class PersonaConditioning:
+    """A persona's conditioning signals for one model, with per-signal strengths."""
+
+    def __init__(self, store: IndexStore, persona: Persona, lm=None,
+                 strengths: PersonaStrengths = PersonaStrengths(), embedder: str | None = None):
+        self.store, self.persona, self.lm, self.strengths = store, persona, lm, strengths
+        self.data = PersonaData(store, persona, embedder)
+        self._steering: steering.SteeringTransform | None = None
+
+    @classmethod
+    def open(cls, name: str, lm=None, strengths: PersonaStrengths = PersonaStrengths(),
+             store: IndexStore | None = None, embedder: str | None = None) -> "PersonaConditioning":
+        store = store or IndexStore()
+        return cls(store, get_persona(store, name), lm, strengths, embedder)
+
+    def with_strengths(self, **changes) -> "PersonaConditioning":
+        """The same persona with other strengths (the loaded data and vectors are shared)."""
+        from dataclasses import replace
+
+        other = object.__new__(PersonaConditioning)
+        other.__dict__.update(self.__dict__)
+        other.strengths = replace(self.strengths, **changes)
+        if other._steering is not None and other.strengths.layers in (None, self.strengths.layers) \
+                and other.strengths.neutral == self.strengths.neutral:
+            other._steering = self._steering.scaled(other.strengths.steering)
+        else:
+            other._steering = None
+        return other
+
+    # -- the three signals -----------------------------------------------------------
+    def exemplars(self, context: str) -> list[str]:
+        return select_exemplars(self.data, context, k=self.strengths.exemplars)
+
+    def exemplar_block(self, context: str) -> str:
+        return exemplar_block(self.exemplars(context))
+
+    def embedding(self, context: str = "") -> np.ndarray:
+        return persona_embedding(self.data, context)
+
+    def style_similarity(self, text: str) -> StyleScore:
+        return style_similarity(text, self.data)
+
+    def transforms(self) -> tuple:
+        if self.strengths.steering == 0:
+            return ()
+        return (self.steering_transform(),)
+
+    def steering_transform(self) -> steering.SteeringTransform:
+        if self._steering is None:
+            if self.lm is None:
+                raise ValueError("steering needs a model: pass lm to PersonaConditioning")
+            layers = tuple(self.strengths.layers or steering.default_layers(self.lm.model))
+            vectors, key = self._vectors(layers)
+            self._steering = steering.SteeringTransform(vectors, self.strengths.steering, key)
+        return self._steering
+
+    # -- cached steering vectors ---------------------------------------------------
+    def _vectors(self, layers: Sequence[int]) -> tuple[dict[int, np.ndarray], str]:
+        model_id = getattr(self.lm, "fingerprint", None) or getattr(self.lm, "model_id", "model")
+        kind = f"steering:{self.strengths.neutral}:" + ",".join(str(x) for x in layers)
+        fingerprint = self.data.fingerprint
+        row = self.store.db.execute(
+            "SELECT fingerprint, data FROM persona_cache WHERE persona = ? AND model = ? AND kind = ?",
+            [self.persona.name, model_id, kind]).fetchone()
+        key = f"{self.persona.name}:{fingerprint}:{kind}"
+        if row and row[0] == fingerprint:
+            return steering.unpack(row[1]), key
+        vectors = steering.steering_vectors(self.lm, self._persona_sample(), self._neutral_texts(),
+                                            layers)
+        with self.store.db.atomic():
+            self.store.db["persona_cache"].upsert(
+                {"persona": self.persona.name, "model": model_id, "kind": kind,
+                 "fingerprint": fingerprint, "data": steering.pack(vectors, {}),
+                 "created_at": time.time()}, pk=("persona", "model", "kind"))
+        return vectors, key
+
+    def _persona_sample(self) -> list[str]:
+        """Up to STEERING_SAMPLE persona paragraphs, evenly spread over the collection."""
+        texts = self.data.texts
+        if len(texts) <= STEERING_SAMPLE:
+            return list(texts)
+        picks = np.linspace(0, len(texts) - 1, STEERING_SAMPLE).round().astype(int)
+        return [texts[i] for i in picks]
+
+    def _neutral_texts(self) -> list[str]:
+        if self.strengths.neutral == "plain":
+            return neutral_paragraphs(160)
+        own = set(int(i) for i in self.data.ids)
+        rows = self.store.db.execute(
+            "SELECT id, text FROM paragraphs WHERE words BETWEEN 25 AND 300 ORDER BY id").fetchall()
+        others = [t for pid, t in rows if pid not in own]
+        if len(others) < 40:
+            raise ValueError(f"neutral='index' needs at least 40 paragraphs outside persona "
+                             f"{self.persona.name!r}; the index has {len(others)}")
+        picks = np.linspace(0, len(others) - 1, min(240, len(others))).round().astype(int)
+        return [others[i] for i in picks]

@@ -1,0 +1,104 @@
+"""Exemplars, the persona embedding and the "sounds like you" score.
+
+Exemplars: paragraphs scored by relevance to the context (embedding cosine)
+and by how characteristic they are of the persona, then picked by maximal
+marginal relevance so the k chosen do not repeat one another.
+
+Persona embedding (PersonaPlugs-style): attention over the persona's paragraph
+embeddings with the context as query, softmax(E c / tau), and the weighted
+sum of the rows, renormalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.persona.persona import PersonaData
+
+RELEVANCE_WEIGHT = 0.6  # score = w * relevance + (1 - w) * typicality
+MMR_LAMBDA = 0.7  # MMR: lambda * score - (1 - lambda) * max similarity to those already picked
+ATTENTION_TEMPERATURE = 0.05
+CANDIDATE_POOL = 200
+
+
+def _context_vector(data: PersonaData, context: str) -> np.ndarray:
+    from engine.embeddings import embed
+
+    if not context.strip():
+        return data.centroid
+    return embed([context[-2000:]], name=data.embedder)[0]
+
+
+def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float = MMR_LAMBDA) -> list[int]:
+    """Indices of k rows picked greedily by maximal marginal relevance (vectors unit-norm)."""
+    chosen: list[int] = []
+    if k <= 0 or len(scores) == 0:
+        return chosen
+    redundancy = np.full(len(scores), -np.inf)
+    available = np.ones(len(scores), dtype=bool)
+    for _ in range(min(k, len(scores))):
+        penalty = np.where(np.isfinite(redundancy), redundancy, 0.0)
+        value = np.where(available, lam * scores - (1 - lam) * penalty, -np.inf)
+        best = int(np.argmax(value))
+        chosen.append(best)
+        available[best] = False
+        redundancy = np.maximum(redundancy, vectors @ vectors[best])
+    return chosen
+
+
+def select_exemplars(data: PersonaData, context: str, k: int = 3,
+                     max_words: int = 180) -> list[str]:
+    """The k paragraphs most relevant to `context` and most characteristic of the persona."""
+    if k <= 0:
+        return []
+    query = _context_vector(data, context)
+    relevance = data.embeddings @ query
+    span = float(relevance.max() - relevance.min()) or 1.0
+    relevance = (relevance - relevance.min()) / span
+    score = RELEVANCE_WEIGHT * relevance + (1 - RELEVANCE_WEIGHT) * data.typicality
+    words = np.array([len(t.split()) for t in data.texts])
+    score = np.where(words <= max_words, score, -np.inf)
+    pool = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
+    pool = pool[np.isfinite(score[pool])]
+    picked = mmr(score[pool], data.embeddings[pool], k)
+    context_norm = " ".join(context.split())
+    return [data.texts[pool[i]] for i in picked if data.texts[pool[i]] not in context_norm]
+
+
+def persona_embedding(data: PersonaData, context: str = "",
+                      temperature: float = ATTENTION_TEMPERATURE) -> np.ndarray:
+    """Attention-weighted aggregate of the persona's paragraph embeddings w.r.t. `context`."""
+    query = _context_vector(data, context)
+    return _attend(data.embeddings, query, temperature)
+
+
+def _attend(matrix: np.ndarray, query: np.ndarray, temperature: float) -> np.ndarray:
+    logits = (matrix @ query) / temperature
+    weights = np.exp(logits - logits.max())
+    weights /= weights.sum()
+    vec = weights @ matrix
+    return (vec / (np.linalg.norm(vec) + 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class StyleScore:
+    score: float  # 0..1, the indicator's value
+    stylometric: float  # 0..1: exp(-mean |z|) of the text's features under the persona's
+    embedding: float  # cosine of the text to the persona embedding attended by the text
+
+
+def style_similarity(text: str, data: PersonaData) -> StyleScore:
+    """How much `text` sounds like the persona: stylometry and persona-embedding cosine combined."""
+    from engine.embeddings import embed
+    from engine.index.features import FEATURES, paragraph_features
+
+    feats = paragraph_features(text)
+    vec = np.array([feats[n] for n in FEATURES])
+    z = np.abs((vec - data.feature_mean) / data.feature_std)
+    stylometric = float(np.exp(-np.clip(z, 0, 5).mean()))
+    query = embed([text], name=data.embedder)[0]
+    cosine = float(query @ _attend(data.embeddings, query, ATTENTION_TEMPERATURE))
+    score = 0.5 * stylometric + 0.5 * max(cosine, 0.0)
+    return StyleScore(score, stylometric, cosine)
