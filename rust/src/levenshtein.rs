@@ -221,8 +221,237 @@ pub fn normalized_distance(a: &str, b: &str) -> f64 {
     distance(&a, &b) as f64 / longest as f64
 }
 
+/// An unsigned word used as one SIMD lane of the bit-parallel step.
+pub trait Lane:
+    Copy
+    + std::ops::BitAnd<Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitXor<Output = Self>
+    + std::ops::Not<Output = Self>
+    + std::ops::Shl<u32, Output = Self>
+    + std::ops::Shr<u32, Output = Self>
+{
+    const BITS: u32;
+    const ZERO: Self;
+    const ONE: Self;
+    fn wrapping_add(self, other: Self) -> Self;
+    fn wrapping_sub(self, other: Self) -> Self;
+    fn wrapping_neg(self) -> Self;
+    fn truncate(x: usize) -> Self;
+    fn widen(self) -> usize;
+}
+
+macro_rules! lane {
+    ($($t:ty),*) => {$(
+        impl Lane for $t {
+            const BITS: u32 = <$t>::BITS;
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)] fn wrapping_add(self, o: Self) -> Self { <$t>::wrapping_add(self, o) }
+            #[inline(always)] fn wrapping_sub(self, o: Self) -> Self { <$t>::wrapping_sub(self, o) }
+            #[inline(always)] fn wrapping_neg(self) -> Self { <$t>::wrapping_neg(self) }
+            #[inline(always)] fn truncate(x: usize) -> Self { x as $t }
+            #[inline(always)] fn widen(self) -> usize { self as usize }
+        }
+    )*};
+}
+lane!(u8, u16, u32, u64);
+
+/// Patterns compared side by side: the match masks of up to `N` strings of at
+/// most `W::BITS` characters, interleaved so that one lookup gives every lane's
+/// mask and the bit-parallel step runs on all lanes at once (`N * W::BITS` = 256
+/// bits: one AVX2 register, as rapidfuzz's `cdist` does).
+pub struct MultiPattern<W: Lane, const N: usize> {
+    lens: [usize; N],
+    ascii: Box<[[W; N]; 256]>,
+    keys: Vec<u32>,
+    vals: Vec<u32>,
+    rows: Vec<[W; N]>,
+}
+
+impl<W: Lane, const N: usize> MultiPattern<W, N> {
+    /// `patterns`: at most `N` strings of 0 to `W::BITS` characters.
+    pub fn new(patterns: &[&[u32]]) -> Self {
+        assert!(patterns.len() <= N && patterns.iter().all(|p| p.len() <= W::BITS as usize));
+        let mut wide: Vec<u32> = patterns.iter().flat_map(|p| p.iter().copied()).filter(|&c| c >= 256).collect();
+        wide.sort_unstable();
+        wide.dedup();
+        let cap = (wide.len() * 2).next_power_of_two().max(8);
+        let mut mp = MultiPattern {
+            lens: [0; N],
+            ascii: Box::new([[W::ZERO; N]; 256]),
+            keys: vec![EMPTY; cap],
+            vals: vec![0; cap],
+            rows: vec![[W::ZERO; N]],
+        };
+        for c in wide {
+            let i = mp.slot(c);
+            mp.keys[i] = c;
+            mp.vals[i] = mp.rows.len() as u32;
+            mp.rows.push([W::ZERO; N]);
+        }
+        for (lane, p) in patterns.iter().enumerate() {
+            mp.lens[lane] = p.len();
+            for (i, &c) in p.iter().enumerate() {
+                let masks = if c < 256 {
+                    &mut mp.ascii[c as usize]
+                } else {
+                    let row = mp.vals[mp.slot(c)] as usize;
+                    &mut mp.rows[row]
+                };
+                masks[lane] = masks[lane] | (W::ONE << i as u32);
+            }
+        }
+        mp
+    }
+
+    #[inline]
+    fn slot(&self, c: u32) -> usize {
+        let mask = self.keys.len() - 1;
+        let mut i = (c.wrapping_mul(0x9E37_79B1) >> 7) as usize & mask;
+        while self.keys[i] != c && self.keys[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    #[inline(always)]
+    fn masks(&self, c: u32) -> &[W; N] {
+        if c < 256 {
+            &self.ascii[c as usize]
+        } else {
+            let i = self.slot(c);
+            &self.rows[if self.keys[i] == c { self.vals[i] as usize } else { 0 }]
+        }
+    }
+
+    /// Each lane's distance modulo 2^BITS (see `distances`).
+    #[inline(always)]
+    fn kernel(&self, text: &[u32]) -> [W; N] {
+        let mut last = [W::ZERO; N];
+        let mut dist = [W::ZERO; N];
+        for l in 0..N {
+            if self.lens[l] > 0 {
+                last[l] = W::ONE << (self.lens[l] as u32 - 1);
+            }
+            dist[l] = W::truncate(self.lens[l]);
+        }
+        let mut vp = [!W::ZERO; N];
+        let mut vn = [W::ZERO; N];
+        let top = W::BITS - 1;
+        for &c in text {
+            let pm = self.masks(c);
+            for l in 0..N {
+                let x = pm[l] | vn[l];
+                let d0 = ((x & vp[l]).wrapping_add(vp[l]) ^ vp[l]) | x;
+                let hp = vn[l] | !(d0 | vp[l]);
+                let hn = d0 & vp[l];
+                let up = hp & last[l];
+                let down = hn & last[l];
+                dist[l] = dist[l].wrapping_add((up | up.wrapping_neg()) >> top).wrapping_sub((down | down.wrapping_neg()) >> top);
+                let hp = (hp << 1) | W::ONE;
+                let hn = hn << 1;
+                vp[l] = hn | !(d0 | hp);
+                vn[l] = hp & d0;
+            }
+        }
+        dist
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn kernel_avx2(&self, text: &[u32]) -> [W; N] {
+        self.kernel(text)
+    }
+
+    /// The distance of each lane's pattern to `text` (lanes past the patterns
+    /// given hold garbage).
+    pub fn distances(&self, text: &[u32]) -> [usize; N] {
+        #[cfg(target_arch = "x86_64")]
+        let wrapped = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { self.kernel_avx2(text) }
+        } else {
+            self.kernel(text)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let wrapped = self.kernel(text);
+        let mut out = [0usize; N];
+        for l in 0..N {
+            // The distance lies in [|m - n|, |m - n| + min(m, n)] and min(m, n) <=
+            // BITS < 2^BITS, so it is recovered exactly from its value mod 2^BITS.
+            let low = self.lens[l].abs_diff(text.len());
+            out[l] = if self.lens[l] == 0 { text.len() } else { low + wrapped[l].wrapping_sub(W::truncate(low)).widen() };
+        }
+        out
+    }
+}
+
+/// Query rows per block of the matrix: enough short queries to fill the lanes.
+const BLOCK: usize = 32;
+
+/// The patterns of one block of queries, each query in the narrowest lanes
+/// that hold it; queries over 64 characters get a multi-word [`Pattern`].
+struct BlockPatterns {
+    lanes8: Vec<(Vec<usize>, MultiPattern<u8, 32>)>,
+    lanes16: Vec<(Vec<usize>, MultiPattern<u16, 16>)>,
+    lanes32: Vec<(Vec<usize>, MultiPattern<u32, 8>)>,
+    lanes64: Vec<(Vec<usize>, MultiPattern<u64, 4>)>,
+    long: Vec<(usize, Pattern)>,
+}
+
+fn group<W: Lane, const N: usize>(q: &[Vec<u32>], rows: Vec<usize>) -> Vec<(Vec<usize>, MultiPattern<W, N>)> {
+    rows.chunks(N)
+        .map(|ids| (ids.to_vec(), MultiPattern::new(&ids.iter().map(|&i| q[i].as_slice()).collect::<Vec<_>>())))
+        .collect()
+}
+
+impl BlockPatterns {
+    fn new(q: &[Vec<u32>]) -> Self {
+        let class = |lo: usize, hi: usize| (0..q.len()).filter(|&i| q[i].len() > lo && q[i].len() <= hi).collect::<Vec<_>>();
+        let mut shortest = class(0, 8);
+        shortest.extend((0..q.len()).filter(|&i| q[i].is_empty()));
+        BlockPatterns {
+            lanes8: group(q, shortest),
+            lanes16: group(q, class(8, 16)),
+            lanes32: group(q, class(16, 32)),
+            lanes64: group(q, class(32, 64)),
+            long: (0..q.len()).filter(|&i| q[i].len() > 64).map(|i| (i, Pattern::new(&q[i]))).collect(),
+        }
+    }
+
+    /// Calls `put(row, distance)` for every query of the block against `text`.
+    fn each_distance(&self, text: &[u32], mut put: impl FnMut(usize, usize)) {
+        fn run<W: Lane, const N: usize>(groups: &[(Vec<usize>, MultiPattern<W, N>)], text: &[u32], put: &mut impl FnMut(usize, usize)) {
+            for (ids, multi) in groups {
+                let dist = multi.distances(text);
+                for (lane, &i) in ids.iter().enumerate() {
+                    put(i, dist[lane]);
+                }
+            }
+        }
+        run(&self.lanes8, text, &mut put);
+        run(&self.lanes16, text, &mut put);
+        run(&self.lanes32, text, &mut put);
+        run(&self.lanes64, text, &mut put);
+        for (i, pattern) in &self.long {
+            put(*i, pattern.distance(text));
+        }
+    }
+}
+
+fn normalize(dist: usize, a: usize, b: usize) -> f32 {
+    let longest = a.max(b);
+    if longest == 0 {
+        0.0
+    } else {
+        (dist as f64 / longest as f64) as f32
+    }
+}
+
 /// Fills `out` (row-major, `queries.len() x choices.len()`) with the pairwise
-/// normalized distances, in parallel. Each query's pattern is built once.
+/// normalized distances, in parallel over blocks of queries and chunks of
+/// choices; each block's patterns are built once.
 pub fn normalized_matrix_into<S: AsRef<str> + Sync>(queries: &[S], choices: &[S], out: &mut [f32]) {
     let cols = choices.len();
     assert_eq!(out.len(), queries.len() * cols);
@@ -230,12 +459,20 @@ pub fn normalized_matrix_into<S: AsRef<str> + Sync>(queries: &[S], choices: &[S]
         return;
     }
     let choice_cps: Vec<Vec<u32>> = choices.par_iter().map(|s| code_points(s.as_ref())).collect();
-    out.par_chunks_mut(cols).zip(queries.par_iter()).for_each(|(row, q)| {
-        let pattern = Pattern::new(&code_points(q.as_ref()));
-        row.par_chunks_mut(crate::jaccard::CHUNK).enumerate().for_each(|(k, cells)| {
-            let start = k * crate::jaccard::CHUNK;
-            for (cell, c) in cells.iter_mut().zip(&choice_cps[start..]) {
-                *cell = pattern.normalized(c) as f32;
+    let chunk = crate::jaccard::CHUNK;
+    out.par_chunks_mut(BLOCK * cols).zip(queries.par_chunks(BLOCK)).for_each(|(block, qs)| {
+        let q_cps: Vec<Vec<u32>> = qs.iter().map(|q| code_points(q.as_ref())).collect();
+        let patterns = BlockPatterns::new(&q_cps);
+        let mut tasks: Vec<Vec<&mut [f32]>> = (0..cols.div_ceil(chunk)).map(|_| Vec::new()).collect();
+        for row in block.chunks_mut(cols) {
+            for (k, cells) in row.chunks_mut(chunk).enumerate() {
+                tasks[k].push(cells);
+            }
+        }
+        tasks.into_par_iter().enumerate().for_each(|(k, mut rows)| {
+            let width = rows[0].len();
+            for (j, c) in choice_cps[k * chunk..k * chunk + width].iter().enumerate() {
+                patterns.each_distance(c, |i, dist| rows[i][j] = normalize(dist, q_cps[i].len(), c.len()));
             }
         });
     });
@@ -299,14 +536,37 @@ mod tests {
     }
 
     #[test]
+    fn multi_pattern_matches_dynamic_program() {
+        let alphabet: Vec<u32> = "abcЖЗИ東京 ".chars().map(|c| c as u32).chain([0x1F600]).collect();
+        let mut rng = Rng(12345);
+        for _ in 0..300 {
+            let text = rng.string(&alphabet, 300);
+            let patterns: Vec<Vec<u32>> = (0..1 + rng.next() % 4).map(|_| rng.string(&alphabet, 64)).collect();
+            let refs: Vec<&[u32]> = patterns.iter().map(Vec::as_slice).collect();
+            let got = MultiPattern::<u64, 4>::new(&refs).distances(&text);
+            for (lane, p) in patterns.iter().enumerate() {
+                assert_eq!(got[lane], reference(p, &text), "{p:?} {text:?}");
+            }
+            let patterns: Vec<Vec<u32>> = (0..1 + rng.next() % 32).map(|_| rng.string(&alphabet, 8)).collect();
+            let refs: Vec<&[u32]> = patterns.iter().map(Vec::as_slice).collect();
+            let got = MultiPattern::<u8, 32>::new(&refs).distances(&text);
+            for (lane, p) in patterns.iter().enumerate() {
+                assert_eq!(got[lane], reference(p, &text), "{p:?} {text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn matrix_matches_pairwise() {
-        let q = ["kitten", "", "ЖЗИ".repeat(40).leak() as &str];
-        let c = ["sitting", "ЖЗ".repeat(50).leak() as &str, ""];
-        let mut out = vec![0f32; 9];
+        let long_q = "ЖЗИ".repeat(40);
+        let long_c = "ЖЗ".repeat(50);
+        let q = ["kitten", "", long_q.as_str(), "a", "東京都", "x"];
+        let c = ["sitting", long_c.as_str(), "", "東京"];
+        let mut out = vec![0f32; q.len() * c.len()];
         normalized_matrix_into(&q, &c, &mut out);
         for (i, a) in q.iter().enumerate() {
             for (j, b) in c.iter().enumerate() {
-                assert_eq!(out[i * 3 + j], normalized_distance(a, b) as f32);
+                assert_eq!(out[i * c.len() + j], normalized_distance(a, b) as f32, "{a} {b}");
             }
         }
     }

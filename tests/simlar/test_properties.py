@@ -131,3 +131,12 @@ def test_near_duplicates_are_verified_components(texts, threshold):
     # re-check then decides.
     got = simlar.near_duplicates(texts, threshold, bands=128)
     assert got == ref.clusters_from_pairs(len(texts), verified)
+
+
+@settings(SETTINGS, max_examples=max(10, MAX_EXAMPLES // 4))
+@given(st.lists(st.text(chars, max_size=70), min_size=20, max_size=40), st.lists(st.text(chars, max_size=70), max_size=3))
+def test_levenshtein_matrix_fills_every_lane(queries, choices):
+    """Enough queries of mixed lengths to fill the 8/16/32/64-bit lane groups of a block."""
+    got = simlar.levenshtein_normalized_matrix(queries, choices)
+    want = np.array([[ref.levenshtein_normalized(q, c) for c in choices] for q in queries], dtype=np.float32)
+    np.testing.assert_array_equal(got, want.reshape(len(queries), len(choices)))
