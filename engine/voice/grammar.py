@@ -98,8 +98,8 @@ EN_TEMPLATES: dict[str, list[str]] = {
                 "{restyle} {that}", "{restyle} {which} {unit}", "{restyle}"],
     "capitalize": ["{cap} {that}", "{cap} {which} {unit}", "{cap} {ord} {unit}", "{cap}"],
     "stop_listening": ["stop listening", "stop dictation", "stop dictating", "stop recording",
-                       "end dictation", "turn off the microphone", "microphone off", "mic off",
-                       "stop voice input"],
+                       "end dictation", "turn off the microphone", "microphone off",
+                       "stop voice input"],  # not "mic off": two short syllables, heard as "my cough"
 }
 
 EN_NUMBERS = {
