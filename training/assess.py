@@ -39,10 +39,13 @@ class EvaluateConfig:
 def split_loss(lm, dataset, batch_size: int, max_seq_length: int, batches: int, transform=None) -> float:
     from mlx_lm.tuner.trainer import evaluate
 
+    from training.fit import quiet_mlx_lm
+
     undo = transform.apply(lm.model) if transform is not None else None
     try:
-        return float(evaluate(lm.model, dataset, batch_size=batch_size, num_batches=batches,
-                              max_seq_length=max_seq_length))
+        with quiet_mlx_lm():
+            return float(evaluate(lm.model, dataset, batch_size=batch_size, num_batches=batches,
+                                  max_seq_length=max_seq_length))
     finally:
         if undo:
             undo()

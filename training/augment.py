@@ -81,7 +81,9 @@ def change_perspective(text: str, kind: str) -> str:
             prev = text[max(0, m.start() - 3) : m.start()]
             if not re.search(r"\bI\s$", prev):
                 return word
-        new = table[low]
+        new = table.get(low)
+        if new is None:
+            return word
         at_start = m.start() == 0 or re.search(r"[.!?\"“]\s*$", text[max(0, m.start() - 3) : m.start()])
         return new[0].upper() + new[1:] if (at_start or word[0].isupper() and low != "i") else new
 
