@@ -8,6 +8,7 @@ instead. Loaded models are cached process-wide: weights load once.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from functools import lru_cache
@@ -37,6 +38,16 @@ def embedder_path(name: str | None = None) -> str:
     return name  # a hub id: only works online
 
 
+@atexit.register
+def _release() -> None:
+    # Free the torch models before interpreter teardown: destroying them during the
+    # final garbage collection (after torch's modules are gone) can segfault.
+    get_embedder.cache_clear()
+    import gc
+
+    gc.collect()
+
+
 @lru_cache(maxsize=4)
 def get_embedder(name: str | None = None):
     """The cached SentenceTransformer for `name` (CPU; offline for bundled weights)."""
@@ -50,15 +61,31 @@ def get_embedder(name: str | None = None):
         raise KillahError(f"cannot load embedder {name or DEFAULT_EMBEDDER!r} from {path}: {e}") from e
 
 
-def embed(texts: Sequence[str], name: str | None = None, batch_size: int = 32) -> np.ndarray:
-    """Embed `texts` as an (n, d) float32 matrix of L2-normalised rows."""
+def embed(
+    texts: Sequence[str],
+    name: str | None = None,
+    batch_size: int = 32,
+    max_tokens: int | None = None,
+) -> np.ndarray:
+    """Embed `texts` as an (n, d) float32 matrix of L2-normalised rows.
+
+    `max_tokens` truncates each text to that many tokens (default: the model's own
+    limit). Cost is linear in tokens, so the index passes 128: all-MiniLM-L6-v2 was
+    trained on 128-token inputs, and a paragraph's opening carries its topic.
+    """
     model = get_embedder(name)
     if not texts:
         return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
     with _lock:  # one torch forward at a time: the CPU has few cores
-        vecs = model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        limit = model.max_seq_length
+        if max_tokens:
+            model.max_seq_length = min(limit, int(max_tokens))
+        try:
+            vecs = model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+        finally:
+            model.max_seq_length = limit
     return np.asarray(vecs, dtype=np.float32)
 
 

@@ -61,6 +61,9 @@ class SyncReport:
 
 ProgressFn = Callable[[IndexProgress], None]
 
+# Paragraphs and queries are embedded from their first 128 tokens (see engine.embeddings.embed).
+EMBED_MAX_TOKENS = 128
+
 
 def is_excluded(rel: str, patterns: Sequence[str]) -> bool:
     """True if the folder-relative posix path `rel`, or any of its parents, matches a pattern.
@@ -263,7 +266,8 @@ def embed_missing(
         if not batch:
             break
         ids, texts = zip(*batch)
-        store.add_embeddings(model, ids, embed(list(texts), name=embedder))
+        store.add_embeddings(model, ids, embed(list(texts), name=embedder,
+                                                        max_tokens=EMBED_MAX_TOKENS))
         done += len(batch)
         if progress:
             elapsed = time.monotonic() - start

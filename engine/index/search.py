@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.index.ingest import EMBED_MAX_TOKENS
 from engine.index.store import IndexStore
 
 
@@ -69,7 +70,7 @@ def semantic_search(store: IndexStore, query: str, k: int = 10, embedder: str | 
     ids, matrix = store.embedding_matrix(embedder_id(embedder))
     if len(ids) == 0:
         return []
-    rows, scores = nearest(matrix, embed([query], name=embedder)[0], k)
+    rows, scores = nearest(matrix, embed([query], name=embedder, max_tokens=EMBED_MAX_TOKENS)[0], k)
     texts = store.paragraph_texts(ids[rows])
     return [Hit(int(ids[r]), float(s), texts[int(ids[r])], *_locate(store, int(ids[r])))
             for r, s in zip(rows, scores)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.index.ingest import EMBED_MAX_TOKENS
 from engine.persona.persona import PersonaData
 
 RELEVANCE_WEIGHT = 0.6  # score = w * relevance + (1 - w) * typicality
@@ -28,7 +29,7 @@ def _context_vector(data: PersonaData, context: str) -> np.ndarray:
 
     if not context.strip():
         return data.centroid
-    return embed([context[-2000:]], name=data.embedder)[0]
+    return embed([context[-2000:]], name=data.embedder, max_tokens=EMBED_MAX_TOKENS)[0]
 
 
 def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float = MMR_LAMBDA) -> list[int]:
@@ -98,7 +99,7 @@ def style_similarity(text: str, data: PersonaData) -> StyleScore:
     vec = np.array([feats[n] for n in FEATURES])
     z = np.abs((vec - data.feature_mean) / data.feature_std)
     stylometric = float(np.exp(-np.clip(z, 0, 5).mean()))
-    query = embed([text], name=data.embedder)[0]
+    query = embed([text], name=data.embedder, max_tokens=EMBED_MAX_TOKENS)[0]
     cosine = float(query @ _attend(data.embeddings, query, ATTENTION_TEMPERATURE))
     score = 0.5 * stylometric + 0.5 * max(cosine, 0.0)
     return StyleScore(score, stylometric, cosine)

@@ -42,12 +42,12 @@ _CONNECTORS = ("After that,", "In the end,", "At the same time,", "Later,", "Bec
 
 
 def neutral_paragraphs(n: int = 160, seed: int = 0) -> list[str]:
-    """`n` plain paragraphs of 4-7 sentences (about 50-90 words), the same for a given seed."""
+    """`n` plain paragraphs of 6-9 sentences (about 60-140 words), the same for a given seed."""
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         sentences = []
-        for j in range(rng.randint(4, 7)):
+        for j in range(rng.randint(6, 9)):
             subject = rng.choice(_SUBJECTS)
             predicate = rng.choice(_PREDICATES)
             if j and rng.random() < 0.3:
