@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     style.add_argument("--max-words", type=int, default=300)
     style.add_argument("--temperature", type=float, default=0.8)
     style.add_argument("--no-perplexity", action="store_true", help="skip the fluency column")
+    style.add_argument("--judge-train-per-author", type=int, default=None,
+                       help="training passages per candidate author for the judge (default 1500)")
     clikit.add_output_options(style)
 
     judge = sub.add_parser("judge", help="train (or load) the authorship judge and report its "
@@ -60,6 +62,7 @@ def _style(args) -> int:
         "conditions": args.conditions, "n": args.n, "seed": args.seed, "model": args.model,
         "neutralizer": args.neutralizer, "min_words": args.min_words, "max_words": args.max_words,
         "temperature": args.temperature, "perplexity": not args.no_perplexity,
+        "judge_train_per_author": args.judge_train_per_author,
     })
     report, run_dir = run(config, progress=clikit.log)
     data = report.to_dict()

@@ -5,14 +5,16 @@ and angle quotes, dash and ellipsis variants are edition habits, not the
 author's) and capitalised mid-sentence words are masked, so character and
 place names cannot carry the verdict.
 
-Four feature blocks, each L2-comparable:
+Three TF-IDF blocks (each row L2-normalised; the distortion block weighted 0.5):
 - character 2-5-grams across word boundaries (order-sensitive),
 - word 1-2-grams with punctuation as tokens,
 - "text distortion" (Stamatatos 2017): function words and punctuation kept,
   every other letter turned into '*', then character 3-6-grams; this sees the
-  syntax of function words independently of topic,
-- dense rates: punctuation marks per 1,000 characters, sentence and word
-  length, dialogue share.
+  syntax of function words and punctuation independently of topic.
+
+Dense punctuation and sentence-length rates were tried as a fourth block and
+lowered held-out accuracy (0.921 -> 0.911 at weight 0.1 on the 8 English authors),
+so they are not used.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from training.evaluation import function_words
 
@@ -36,8 +37,6 @@ _DASH_RUN = re.compile(r"\s*(?:—+|-{2,})\s*")
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _OPENERS = set("\"'([—-* ")
 _ENDERS = set(".!?:")
-_PUNCT = (",", ";", ":", "!", "?", '"', "'", "(", "—", "...", "-")
-_SENTENCE_END = re.compile(r"[.!?]+")
 
 
 def normalize_typography(text: str) -> str:
@@ -102,34 +101,6 @@ class Distort(BaseEstimator, TransformerMixin):
         return [_WORD.sub(sub, x) for x in X]
 
 
-class StyleStats(BaseEstimator, TransformerMixin):
-    """Punctuation rates, sentence and word length, dialogue share."""
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        return np.array([self._row(x) for x in X], dtype=np.float64)
-
-    @staticmethod
-    def _row(text: str) -> list[float]:
-        chars = max(len(text), 1)
-        words = _WORD.findall(text)
-        n_words = max(len(words), 1)
-        sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
-        lengths = [len(s.split()) for s in sentences] or [0]
-        quoted = sum(len(q) for q in re.findall(r'"[^"]*"', text))
-        row = [1000.0 * text.count(p) / chars for p in _PUNCT]
-        row += [
-            float(np.mean(lengths)),
-            float(np.std(lengths)),
-            sum(len(w) for w in words) / n_words,
-            sum(1 for w in words if len(w) > 8) / n_words,
-            quoted / chars,
-        ]
-        return row
-
-
 def make_features(lang: str = "en", mask: bool = True, max_features: int = 200_000) -> Pipeline:
     union = FeatureUnion(
         [
@@ -146,8 +117,7 @@ def make_features(lang: str = "en", mask: bool = True, max_features: int = 200_0
                                           sublinear_tf=True, min_df=2,
                                           max_features=max_features // 2, dtype=np.float32)),
             ])),
-            ("stats", Pipeline([("stats", StyleStats()), ("scale", StandardScaler())])),
         ],
-        transformer_weights={"char": 1.0, "word": 1.0, "distorted": 1.0, "stats": 0.25},
+        transformer_weights={"char": 1.0, "word": 1.0, "distorted": 0.5},
     )
     return Pipeline([("preprocess", Preprocess(mask)), ("features", union)])

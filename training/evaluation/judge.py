@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -23,16 +25,16 @@ import numpy as np
 from engine import atomic, paths
 from engine.errors import KillahError
 from training.chunking import chunk_text, detect_lang
-from training.evaluation.features import make_features
+from training.evaluation.features import make_features, preprocess
 
-JUDGE_VERSION = "judge-v1"
+JUDGE_VERSION = "judge-v2"
 
 
 @dataclass(frozen=True)
 class JudgeConfig:
     min_words: int = field(default=150, metadata={"help": "shortest passage, in words"})
     max_words: int = field(default=300, metadata={"help": "longest passage, in words"})
-    train_per_author: int = field(default=500, metadata={"help": "training passages per author"})
+    train_per_author: int = field(default=1500, metadata={"help": "training passages per author"})
     test_per_author: int = field(default=100, metadata={"help": "held-out passages per author"})
     test_fraction: float = field(default=0.2, metadata={"help": "share of words held out, by work"})
     C: float = field(default=0.5, metadata={"help": "LinearSVC regularisation"})
@@ -129,6 +131,81 @@ def author_passages(
     return pool
 
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _trigram_hashes(text: str) -> np.ndarray:
+    """crc32 of each lowercased word/punctuation trigram of the preprocessed text."""
+    toks = [t.lower() for t in _TOKEN.findall(preprocess(text))]
+    return np.fromiter((zlib.crc32(f"{a} {b} {c}".encode()) for a, b, c in zip(toks, toks[1:], toks[2:])),
+                       dtype=np.uint32)
+
+
+@dataclass
+class OrderGate:
+    """Does the passage's word order look like prose? (Style features alone cannot tell.)
+
+    Attestation = the share of its word trigrams (punctuation counts as a word) seen
+    in the judge's training works (bigrams separate real from shuffled prose less well).
+    The gate maps it linearly to [0, 1] between `lo` (typical of the training prose
+    with its words shuffled) and `hi` (typical of unseen real prose): word salad and
+    degenerate loops score 0, real prose 1.
+    """
+
+    table: np.ndarray  # sorted unique trigram hashes
+    lo: float
+    hi: float
+
+    def attestation(self, text: str) -> float:
+        h = _trigram_hashes(text)
+        if not h.size:
+            return 0.0
+        pos = np.searchsorted(self.table, h)
+        pos[pos == self.table.size] = 0
+        return float((self.table[pos] == h).mean())
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        a = np.array([self.attestation(t) for t in texts])
+        return np.clip((a - self.lo) / max(self.hi - self.lo, 1e-6), 0.0, 1.0)
+
+
+def build_gate(splits: dict[str, AuthorSplit], config: JudgeConfig) -> OrderGate:
+    """Trigram table of the training works; thresholds from one calibration work per author.
+
+    The calibration works stay out of the table, so their passages (real, and with
+    their words shuffled) are measured as unseen works will be: `hi` is the 10th
+    percentile of the real ones, `lo` the 90th percentile of the shuffled ones.
+    """
+    rng = random.Random(config.seed)
+    table_parts, calibration = [], []
+    for split in splits.values():
+        works = list(split.train)
+        if len(works) >= 2:
+            calibration.append(works.pop(sorted(range(len(works)),
+                                                key=lambda i: _stable_rank(works[i].name, config.seed))[0]))
+        for w in works:
+            text = _read(w)
+            if split.single_work_cut is not None:
+                text = text[: int(len(text) * split.single_work_cut)]
+            table_parts.append(_trigram_hashes(text))
+    table = np.unique(np.concatenate(table_parts)) if table_parts else np.zeros(0, np.uint32)
+    gate = OrderGate(table, 0.0, 1.0)
+    real, salad = [], []
+    for w in calibration:
+        chunks = chunk_text(_read(w), config.min_words, config.max_words, 0)
+        for c in rng.sample(chunks, min(20, len(chunks))):
+            words = c.text.split()
+            real.append(gate.attestation(c.text))
+            rng.shuffle(words)
+            salad.append(gate.attestation(" ".join(words)))
+    if real:
+        hi, lo = float(np.percentile(real, 10)), float(np.percentile(salad, 90))
+        if lo >= hi:
+            lo = hi = (lo + hi) / 2
+        gate.lo, gate.hi = lo, hi
+    return gate
+
+
 @dataclass
 class Judge:
     """A trained attribution model over a fixed list of authors."""
@@ -139,6 +216,7 @@ class Judge:
     lang: str
     key: str = ""
     splits: dict[str, AuthorSplit] = field(default_factory=dict)
+    gate: OrderGate | None = None
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, K) probabilities; columns follow self.authors."""
@@ -152,13 +230,23 @@ class Judge:
         proba = self.predict_proba(texts)
         return [self.authors[i] for i in proba.argmax(axis=1)]
 
+    def order_gate(self, texts: Sequence[str]) -> np.ndarray:
+        """1 for prose-like word order, 0 for word salad (see OrderGate)."""
+        return self.gate(texts) if self.gate is not None else np.ones(len(texts))
+
     def attribution(self, texts: Sequence[str], target: str) -> tuple[np.ndarray, np.ndarray]:
-        """Per passage: (top-1 is target as 0/1, probability of target)."""
+        """Per passage: (top-1 is target, as 0/1; probability of target), both gated.
+
+        A passage whose word order does not read as prose (gate < 0.5) is attributed
+        to no one, and the target's probability is scaled by the gate.
+        """
         if target not in self.authors:
             raise KillahError(f"author {target!r} is not among the judge's candidates: {self.authors}")
         proba = self.predict_proba(texts)
+        gate = self.order_gate(texts)
         j = self.authors.index(target)
-        return (proba.argmax(axis=1) == j).astype(float), proba[:, j]
+        top1 = (proba.argmax(axis=1) == j) & (gate >= 0.5)
+        return top1.astype(float), proba[:, j] * gate
 
 
 def _training_key(splits: dict[str, AuthorSplit], config: JudgeConfig, lang: str) -> str:
@@ -183,7 +271,7 @@ def _fit(texts: list[str], labels: list[str], config: JudgeConfig, lang: str):
     from sklearn.svm import LinearSVC
 
     svm = LinearSVC(C=config.C, random_state=config.seed)
-    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
+    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)
     pipeline = Pipeline(
         [("features", make_features(lang, config.mask_names, config.max_features)), ("clf", clf)]
     )
@@ -224,7 +312,10 @@ def train_judge(
         raise KillahError(f"no training passages of {config.min_words}+ words for: {missing}")
     if progress:
         progress(f"fitting on {len(texts)} passages")
-    judge = Judge(sorted(splits), _fit(texts, labels, config, lang), config, lang, key, splits)
+    pipeline = _fit(texts, labels, config, lang)
+    if progress:
+        progress("word-order gate")
+    judge = Judge(sorted(splits), pipeline, config, lang, key, splits, build_gate(splits, config))
     if cache:
         import io
 
@@ -240,7 +331,8 @@ def train_judge(
 class JudgeReport:
     lang: str
     authors: list[str]
-    accuracy: float
+    accuracy: float  # style verdict alone
+    gated_accuracy: float  # attributed after the word-order gate (what the harness reports)
     per_author: dict[str, dict]
     confusion: list[list[int]]
     n_test: int
@@ -248,11 +340,14 @@ class JudgeReport:
     key: str
 
     def markdown(self) -> str:
-        lines = ["| author | held-out works | passages | top-1 accuracy |", "|---|---|---|---|"]
+        lines = ["| author | held-out works | passages | top-1 | top-1 after gate |",
+                 "|---|---|---|---|---|"]
         for a in self.authors:
             r = self.per_author[a]
-            lines.append(f"| {a} | {', '.join(r['works'])} | {r['n']} | {r['accuracy']:.3f} |")
-        lines.append(f"| **all** | | {self.n_test} | **{self.accuracy:.3f}** |")
+            lines.append(f"| {a} | {', '.join(r['works'])} | {r['n']} | {r['accuracy']:.3f} "
+                         f"| {r['gated_accuracy']:.3f} |")
+        lines.append(f"| **all** | | {self.n_test} | **{self.accuracy:.3f}** "
+                     f"| **{self.gated_accuracy:.3f}** |")
         return "\n".join(lines)
 
 
@@ -268,14 +363,21 @@ def evaluate_judge(judge: Judge, per_author: int | None = None) -> JudgeReport:
             texts.append(passage)
             labels.append(name)
     predicted = judge.predict(texts)
+    gate = judge.order_gate(texts) >= 0.5
     k = len(judge.authors)
     confusion = [[0] * k for _ in range(k)]
     for t, p in zip(labels, predicted):
         confusion[judge.authors.index(t)][judge.authors.index(p)] += 1
+    hits = np.array([t == p for t, p in zip(labels, predicted)])
+    gated = hits & gate
+    labels_arr = np.array(labels)
     rows = {}
     for i, a in enumerate(judge.authors):
-        n = sum(confusion[i])
-        rows[a] = {"n": n, "accuracy": confusion[i][i] / n if n else float("nan"), "works": works[a]}
-    correct = sum(t == p for t, p in zip(labels, predicted))
-    return JudgeReport(judge.lang, judge.authors, correct / max(len(labels), 1), rows, confusion,
-                       len(labels), asdict(judge.config), judge.key)
+        mine = labels_arr == a
+        n = int(mine.sum())
+        rows[a] = {"n": n, "accuracy": float(hits[mine].mean()) if n else float("nan"),
+                   "gated_accuracy": float(gated[mine].mean()) if n else float("nan"),
+                   "works": works[a]}
+    total = max(len(labels), 1)
+    return JudgeReport(judge.lang, judge.authors, float(hits.sum()) / total, float(gated.sum()) / total,
+                       rows, confusion, len(labels), asdict(judge.config), judge.key)
