@@ -12,6 +12,7 @@ import lzma
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -116,12 +117,13 @@ def _fold(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def char_ngrams(text: str, n: int = 3) -> set[str]:
-    """The set of character n-grams of the lower-cased, whitespace-folded text."""
+@lru_cache(maxsize=4096)
+def char_ngrams(text: str, n: int = 3) -> frozenset[str]:
+    """The set of character n-grams of the lower-cased, whitespace-folded text (cached)."""
     text = _fold(text)
     if len(text) < n:
-        return {text} if text else set()
-    return {text[i : i + n] for i in range(len(text) - n + 1)}
+        return frozenset({text} if text else ())
+    return frozenset(text[i : i + n] for i in range(len(text) - n + 1))
 
 
 def _jaccard_rows(text: str, references: Sequence[str], n: int) -> np.ndarray:

@@ -27,7 +27,8 @@ from engine.quality.assets import WQRM_DIR
 SCORER_FORMAT = "killah-wqrm-scorer v1"
 SCORER_FILE = WQRM_DIR / "scorer.json"
 
-# Metrics that do not depend on a persona profile or on log-probs.
+# Metrics that need no persona profile, no log-probs and no sentence embeddings
+# (the last are too slow to compute for the whole training set on a laptop CPU).
 LEARNED_METRICS: tuple[str, ...] = (
     "ttr",
     "mtld",
@@ -37,7 +38,6 @@ LEARNED_METRICS: tuple[str, ...] = (
     "generic_phrases",
     "novelty",
     "repetition",
-    "continuity",
 )
 _LOG_SCALED = {"mtld", "sentence_len_mean"}
 
@@ -90,11 +90,10 @@ class LearnedScorer:
     def score_texts(self, texts: Sequence[str], metric_values=None) -> np.ndarray:
         """Raw scores of `texts` (embeds them; computes metrics unless given)."""
         from engine.embeddings import embed
-        from engine.quality.features import sentence_embeddings, text_metrics
+        from engine.quality.features import text_metrics
 
         if metric_values is None:
-            svs = sentence_embeddings(texts)
-            metric_values = [text_metrics(t, sentence_vectors=sv) for t, sv in zip(texts, svs)]
+            metric_values = [text_metrics(t) for t in texts]
         return self.raw(self.features(embed(list(texts), self.embedder_name), metric_values))
 
     @property
