@@ -1,0 +1,143 @@
+"""Ranked rephrasing candidates as a table model (vorta's ArchiveTableModel), and word diffs.
+
+Rows arrive best first from the WQRM reranker. The model knows nothing about
+widgets; the rephrase panel shows it in a QTableView.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+TOKEN_RE = re.compile(r"\s+|\w+(?:[’'\-]\w+)*|[^\w\s]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    score: float | None
+    breakdown: dict = field(default_factory=dict)  # component -> value
+
+    @classmethod
+    def from_engine(cls, item: Any) -> "Candidate":
+        """Read a reranker result (an object or dict with text, score and a breakdown)."""
+        get = item.get if isinstance(item, dict) else lambda k, d=None: getattr(item, k, d)
+        text = get("text")
+        if text is None and get("completion") is not None:
+            text = get("completion").text
+        breakdown = get("breakdown") or get("components") or {}
+        if not isinstance(breakdown, dict):
+            breakdown = dict(getattr(breakdown, "__dict__", {}))
+        score = get("score")
+        return cls(str(text or "").strip(), None if score is None else float(score), dict(breakdown))
+
+
+def words(text: str) -> list[str]:
+    return TOKEN_RE.findall(text)
+
+
+def word_diff(original: str, new: str) -> list[tuple[str, str]]:
+    """[(op, text)] with op in ' ' (same), '-' (removed), '+' (added), word by word."""
+    a, b = words(original), words(new)
+    out: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.append((" ", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(("-", "".join(a[i1:i2])))
+        if j2 > j1:
+            out.append(("+", "".join(b[j1:j2])))
+    return out
+
+
+def diff_html(original: str, new: str) -> str:
+    parts = []
+    for op, text in word_diff(original, new):
+        t = html.escape(text)
+        if op == "-":
+            parts.append(f'<span style="color:#c0392b;text-decoration:line-through">{t}</span>')
+        elif op == "+":
+            parts.append(f'<span style="color:#1e8449;font-weight:600">{t}</span>')
+        else:
+            parts.append(t)
+    return "".join(parts)
+
+
+def breakdown_text(c: Candidate) -> str:
+    if c.score is None:
+        return "not scored"
+    lines = [f"WQRM score {c.score:.3f}"]
+    for name, value in sorted(c.breakdown.items()):
+        if isinstance(value, (int, float)):
+            lines.append(f"  {name}: {value:.3f}")
+        elif value is None:
+            lines.append(f"  {name}: n/a")
+        else:
+            lines.append(f"  {name}: {value}")
+    return "\n".join(lines)
+
+
+class CandidateModel(QAbstractTableModel):
+    COL_RANK = 0
+    COL_SCORE = 1
+    COL_TEXT = 2
+    HEADERS = ("#", "score", "candidate")
+
+    CandidateRole = Qt.UserRole + 1
+    DiffRole = Qt.UserRole + 2
+    BreakdownRole = Qt.UserRole + 3
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.original = ""
+        self.rows: list[Candidate] = []
+
+    def set_candidates(self, original: str, candidates: list[Candidate]) -> None:
+        self.beginResetModel()
+        self.original = original
+        self.rows = list(candidates)
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_candidates("", [])
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        c = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.DisplayRole:
+            if col == self.COL_RANK:
+                return str(index.row() + 1)
+            if col == self.COL_SCORE:
+                return "—" if c.score is None else f"{c.score:.2f}"
+            if col == self.COL_TEXT:
+                return c.text
+        if role == Qt.ToolTipRole:
+            return breakdown_text(c)
+        if role == Qt.TextAlignmentRole and col != self.COL_TEXT:
+            return int(Qt.AlignRight | Qt.AlignTop)
+        if role == self.CandidateRole:
+            return c
+        if role == self.DiffRole:
+            return diff_html(self.original, c.text)
+        if role == self.BreakdownRole:
+            return dict(c.breakdown)
+        return None

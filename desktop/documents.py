@@ -1,0 +1,194 @@
+"""The document logic (mu's `Editor(view)`): open, save, save as, recent files, autosave, recovery.
+
+`Documents` holds a `view` and never imports widgets; the view is anything with
+the methods in `DocumentView`, so tests can drive the logic with a stand-in.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, Protocol
+
+from engine import atomic
+from engine.errors import KillahError
+
+from desktop import autosave
+from desktop.settings import Settings
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+WORD_RE = re.compile(r"\w+(?:[’'\-]\w+)*", re.UNICODE)
+
+
+class DocumentView(Protocol):
+    def text(self) -> str: ...
+    def set_text(self, text: str) -> None: ...
+    def is_modified(self) -> bool: ...
+    def set_modified(self, modified: bool) -> None: ...
+    def set_title(self, title: str) -> None: ...
+    def show_status(self, message: str) -> None: ...
+    def ask_open_path(self) -> str | None: ...
+    def ask_save_path(self, suggested: str) -> str | None: ...
+    def confirm_discard(self, title: str) -> bool | None: ...  # True discard, False save, None cancel
+
+
+def word_count(text: str) -> int:
+    return len(WORD_RE.findall(text))
+
+
+def read_document(path: str | Path) -> str:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KillahError(f"cannot open {path}: it does not exist") from None
+    except OSError as e:
+        raise KillahError(f"cannot open {path}: {e.strerror or e}") from None
+    if b"\x00" in data[:4096]:
+        raise KillahError(f"cannot open {path}: it is a binary file, not plain text or Markdown")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise KillahError(f"cannot open {path}: unknown text encoding") from None
+        return str(best)
+
+
+class Documents:
+    """One open document: its path, saving, the recent list and the autosave snapshot."""
+
+    def __init__(self, view: DocumentView, settings: Settings,
+                 save_settings: Callable[[], None] = lambda: None) -> None:
+        self.view = view
+        self.settings = settings
+        self.save_settings = save_settings
+        self.path: Path | None = None
+        self.snapshot_file = autosave.new_snapshot_file()
+        self._last_snapshot: str | None = None
+        self.recovered: list[autosave.Snapshot] = []
+
+    # -- titles ------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path else "Untitled"
+
+    def refresh_title(self) -> None:
+        mark = " •" if self.view.is_modified() else ""
+        self.view.set_title(f"{self.title}{mark} — Killah")
+
+    # -- open/save ---------------------------------------------------------
+    def new(self) -> bool:
+        if not self._may_discard():
+            return False
+        self.path = None
+        self.view.set_text("")
+        self.view.set_modified(False)
+        self._drop_snapshot()
+        self.refresh_title()
+        return True
+
+    def open(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            path = self.view.ask_open_path()
+            if not path:
+                return False
+        if not self._may_discard():
+            return False
+        text = read_document(path)
+        self.path = Path(path).resolve()
+        self.view.set_text(text)
+        self.view.set_modified(False)
+        self._drop_snapshot()
+        self.settings.add_recent(self.path)
+        self.save_settings()
+        self.refresh_title()
+        self.view.show_status(f"opened {self.path.name} ({word_count(text)} words)")
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._write(self.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.path) if self.path else "Untitled.md"
+        target = self.view.ask_save_path(suggested)
+        if not target:
+            return False
+        target = Path(target)
+        if not target.suffix:
+            target = target.with_suffix(".md")
+        return self._write(target)
+
+    def _write(self, path: Path) -> bool:
+        try:
+            atomic.write_text(path, self.view.text())
+        except OSError as e:
+            raise KillahError(f"cannot save {path}: {e.strerror or e}") from None
+        self.path = path.resolve()
+        self.view.set_modified(False)
+        self._drop_snapshot()
+        self.settings.add_recent(self.path)
+        self.save_settings()
+        self.refresh_title()
+        self.view.show_status(f"saved {self.path.name}")
+        return True
+
+    def _may_discard(self) -> bool:
+        if not self.view.is_modified():
+            return True
+        answer = self.view.confirm_discard(self.title)
+        if answer is None:
+            return False
+        if answer is False:
+            return self.save()
+        return True
+
+    def close(self) -> bool:
+        """On window close: ask about unsaved text; True when the window may close."""
+        if not self._may_discard():
+            return False
+        self._drop_snapshot()
+        return True
+
+    # -- autosave and recovery ----------------------------------------------
+    def autosave(self) -> bool:
+        """Write the snapshot when the text changed since the last one; True when written."""
+        if not self.view.is_modified():
+            return False
+        text = self.view.text()
+        if text == self._last_snapshot:
+            return False
+        autosave.write(self.snapshot_file, text, str(self.path) if self.path else None)
+        self._last_snapshot = text
+        return True
+
+    def _drop_snapshot(self) -> None:
+        autosave.discard(self.snapshot_file)
+        self._last_snapshot = None
+
+    def recover(self) -> autosave.Snapshot | None:
+        """Reopen the newest orphaned snapshot (after a crash) as unsaved text in this window.
+
+        The snapshot is adopted, not deleted: until the text is saved, this window's
+        autosave keeps it on disk. Older orphans stay listed in `self.recovered`.
+        """
+        found = autosave.orphans(exclude=self.snapshot_file)
+        if not found:
+            return None
+        snap = found[0]
+        self.path = Path(snap.path) if snap.path else None
+        self.view.set_text(snap.text)
+        self.view.set_modified(True)
+        autosave.write(self.snapshot_file, snap.text, snap.path)
+        self._last_snapshot = snap.text
+        autosave.discard(snap.file)
+        self.recovered = found
+        self.refresh_title()
+        self.view.show_status(
+            f"recovered unsaved text of {snap.title} ({word_count(snap.text)} words) from the last session"
+        )
+        return snap

@@ -1,0 +1,112 @@
+"""The app's settings: one dataclass, read from and written (atomically) to settings.json.
+
+The help text of each field lives in its metadata, so the Settings panel's
+tooltips read it from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import atomic, paths
+
+FORMAT = "killah-settings v1"
+MAX_RECENT = 10
+
+
+def _f(default: Any, help: str, **kw: Any):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass
+class Settings:
+    model: str = _f("default", "'default' (the bundled Gemma 3 270M base), a local MLX folder or .gguf, or a Hugging Face id")
+    temperature: float = _f(0.8, "sampling temperature: higher is more surprising")
+    min_p: float = _f(0.05, "min-p: drop tokens less likely than this fraction of the most likely one")
+    top_p: float = _f(1.0, "nucleus sampling (1.0 = off)")
+    repetition_penalty: float = _f(1.1, "penalty on recently used tokens (1.0 = off)")
+    ghost_enabled: bool = _f(True, "suggest a continuation after a pause in typing")
+    ghost_pause_ms: int = _f(600, "how long a typing pause must last before a suggestion starts, in ms")
+    ghost_max_tokens: int = _f(24, "length of a suggestion, in tokens")
+    ghost_context_chars: int = _f(2000, "how much text before the cursor the model sees")
+    rephrase_candidates: int = _f(4, "how many rephrasings to generate and rank")
+    rephrase_max_tokens: int = _f(80, "the longest rephrasing, in tokens")
+    dictation_language: str = _f("en", "language spoken for dictation ('en' uses the English-only model)")
+    spoken_punctuation: bool = _f(True, "turn spoken 'comma', 'full stop', 'question mark' into punctuation")
+    network_access: bool = _f(False, "allow downloading models from Hugging Face (off: no network connections)")
+    autosave_seconds: int = _f(3, "how often unsaved text is written to the autosave folder")
+    persona: str = _f("", "the active persona ('' = none)")
+    persona_strength: float = _f(0.5, "how strongly the persona steers generation (0-1)")
+    adapters: list = _f([], "style/task adapters in use: [{'name': ..., 'scale': ...}]")
+    library_folders: list = _f([], "folders indexed into the library")
+    optout_folders: list = _f([], "folders never read")
+    recent_files: list = _f([], "recently opened documents, newest first")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        """Known keys with the right type are taken; the rest keep their defaults."""
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            default = getattr(cls(), f.name)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, (int, float)):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                value = type(default)(value) if ok else value
+            else:
+                ok = isinstance(value, type(default))
+            if ok:
+                kwargs[f.name] = value
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, **dataclasses.asdict(self)}
+
+    @staticmethod
+    def help(name: str) -> str:
+        return next(f.metadata.get("help", "") for f in dataclasses.fields(Settings) if f.name == name)
+
+    def add_recent(self, path: str | Path) -> None:
+        path = str(Path(path).resolve())
+        self.recent_files = [path] + [p for p in self.recent_files if p != path]
+        del self.recent_files[MAX_RECENT:]
+
+    def sampling(self, **overrides: Any):
+        """engine.generate.SamplingOptions from these settings."""
+        from engine.generate import SamplingOptions
+
+        kw = dict(
+            temperature=self.temperature,
+            min_p=self.min_p,
+            top_p=self.top_p,
+            repetition_penalty=self.repetition_penalty,
+        )
+        kw.update(overrides)
+        return SamplingOptions(**kw)
+
+
+def load(path: Path | None = None) -> tuple[Settings, str]:
+    """The saved settings, and a warning for the user when the file could not be read."""
+    path = path or paths.settings_path()
+    if not path.exists():
+        return Settings(), ""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        return Settings(), f"settings file {path} is unreadable ({e}); using defaults"
+    return Settings.from_dict(data), ""
+
+
+def save(settings: Settings, path: Path | None = None) -> None:
+    atomic.write_json(path or paths.settings_path(), settings.to_dict())

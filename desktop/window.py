@@ -1,0 +1,253 @@
+"""The main window: the editor with its side panels, and the Library, Train and Settings tabs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget,
+    QVBoxLayout, QWidget,
+)
+
+from engine.errors import KillahError
+
+from desktop.documents import Documents, word_count
+from desktop.editor import TextEditor
+from desktop.ghost import Ghost
+from desktop.rephrase import RephrasePanel
+from desktop.session import Session
+
+DOC_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """Widgets show state and send intent; Documents, Ghost and the panels' jobs do the work."""
+
+    closed = Signal()
+
+    def __init__(self, session: Session | None = None, recover: bool = True) -> None:
+        super().__init__()
+        self.session = session or Session(parent=self)
+        s = self.session
+        self.resize(1200, 780)
+
+        self.editor = TextEditor()
+        self.editor.setPlaceholderText("Start writing. Pause, and Killah suggests how to go on: "
+                                       "Tab takes it, Alt+→ one word, Esc dismisses.")
+        self.documents = Documents(self, s.settings, s.save_settings)
+        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.transforms, s.exemplars, self)
+        self.editor.ghost = self.ghost
+
+        self.rephrase = RephrasePanel(s, self.editor)
+        self.side = QTabWidget()
+        self.side.addTab(self.rephrase, "Rephrase")
+        self._add_optional_panels()
+
+        split = QSplitter(Qt.Horizontal)
+        write = QWidget()
+        wl = QVBoxLayout(write)
+        wl.setContentsMargins(0, 0, 0, 0)
+        wl.addWidget(self.editor, 1)
+        if self.dictation is not None:
+            wl.addWidget(self.dictation)
+        split.addWidget(write)
+        split.addWidget(self.side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([720, 480])
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(split, "Write")
+        for widget, title in self.extra_tabs:
+            self.tabs.addTab(widget, title)
+        self.setCentralWidget(self.tabs)
+
+        self.words = QLabel("0 words")
+        self.model_status = QLabel("model: loading…")
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.statusBar().addPermanentWidget(self.words)
+        self._build_menus()
+
+        self.editor.textChanged.connect(self._on_text_changed)
+        self.editor.modificationChanged.connect(lambda _m: self.documents.refresh_title())
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start(max(1, s.settings.autosave_seconds) * 1000)
+
+        s.model_ready.connect(self._on_model_ready)
+        s.model_failed.connect(self._on_model_failed)
+        s.model_loading.connect(self._on_model_loading)
+        self.progress_dialog: QProgressDialog | None = None
+        self.is_shut_down = False
+        self.documents.refresh_title()
+        if s.warning:
+            self.show_status(s.warning)
+        if recover:
+            self.documents.recover()
+
+    def _add_optional_panels(self) -> None:
+        """Panels built on engine parts; each shows an honest state if its part is missing."""
+        from desktop.panels import build_panels
+
+        built = build_panels(self)
+        self.persona = built.get("persona")
+        self.library = built.get("library")
+        self.dictation = built.get("dictation")
+        self.wizard = built.get("wizard")
+        self.settings_panel = built.get("settings")
+        if self.persona is not None:
+            self.side.addTab(self.persona, "Persona & adapters")
+        self.extra_tabs = [(w, t) for w, t in ((self.library, "Library"), (self.wizard, "Train my style"),
+                                               (self.settings_panel, "Settings")) if w is not None]
+
+    # -- menus -------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        if name:
+            act.setObjectName(name)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&New", self._guard(self.documents.new), QKeySequence.New)
+        self._action(file, "&Open…", self._guard(lambda: self.documents.open()), QKeySequence.Open)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._action(file, "&Save", self._guard(self.documents.save), QKeySequence.Save)
+        self._action(file, "Save &As…", self._guard(self.documents.save_as), QKeySequence.SaveAs)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.Quit)
+        edit = bar.addMenu("&Edit")
+        self._action(edit, "&Undo", self.editor.undo, QKeySequence.Undo)
+        self._action(edit, "&Redo", self.editor.redo, QKeySequence.Redo)
+        edit.addSeparator()
+        self.rephrase_action = self._action(edit, "&Rephrase selection", self.request_rephrase,
+                                            "Ctrl+R", name="rephrase")
+        restyle = edit.addMenu("Re&style selection")
+        for mode in ("formal", "casual", "shorter", "longer", "like_me"):
+            self._action(restyle, mode.replace("_", " ").capitalize(),
+                         lambda _=False, m=mode: self.request_rephrase(m))
+        if self.dictation is not None:
+            voice = bar.addMenu("&Dictation")
+            self._action(voice, "Start / stop listening", self.dictation.toggle, "Ctrl+Shift+D")
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.session.settings.recent_files:
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self._guard(lambda: self.documents.open(p))())
+        if not self.session.settings.recent_files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _guard(self, fn):
+        def run(*_a):
+            try:
+                return fn()
+            except KillahError as e:
+                self.show_error(str(e))
+                return False
+        return run
+
+    def request_rephrase(self, mode: str = "rephrase") -> bool:
+        self.side.setCurrentWidget(self.rephrase)
+        return self.rephrase.request(mode if isinstance(mode, str) else "rephrase")
+
+    # -- the DocumentView side ------------------------------------------------------
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.ghost.cancel()
+        self.editor.setPlainText(text)
+
+    def is_modified(self) -> bool:
+        return self.editor.document().isModified()
+
+    def set_modified(self, modified: bool) -> None:
+        self.editor.document().setModified(modified)
+
+    def set_title(self, title: str) -> None:
+        self.setWindowTitle(title)
+
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    def show_error(self, message: str) -> None:
+        self.show_status(message)
+        QMessageBox.warning(self, "Killah", message)
+
+    def ask_open_path(self) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open", str(Path.home()), DOC_FILTER)
+        return path or None
+
+    def ask_save_path(self, suggested: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save as", suggested, DOC_FILTER)
+        return path or None
+
+    def confirm_discard(self, title: str) -> bool | None:
+        answer = QMessageBox.question(
+            self, "Killah", f"Save the changes to {title}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        return {QMessageBox.Save: False, QMessageBox.Discard: True}.get(answer)
+
+    # -- state --------------------------------------------------------------------
+    def _on_text_changed(self) -> None:
+        self.words.setText(f"{word_count(self.editor.toPlainText())} words")
+
+    def autosave(self) -> None:
+        try:
+            self.documents.autosave()
+        except OSError as e:
+            self.show_status(f"autosave failed: {e}")
+
+    def _on_model_loading(self, message: str) -> None:
+        self.model_status.setText(f"model: {message}…")
+        if self.session.first_time and self.progress_dialog is None and self.isVisible():
+            d = QProgressDialog("Preparing the bundled model (first launch only)…", None, 0, 0, self)
+            d.setWindowTitle("Killah")
+            d.setMinimumDuration(0)
+            d.setAutoClose(False)
+            self.progress_dialog = d
+            d.show()
+        if self.progress_dialog is not None:
+            self.progress_dialog.setLabelText(f"{message}…")
+
+    def _close_progress(self) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.close()
+            self.progress_dialog = None
+
+    def _on_model_ready(self, lm) -> None:
+        self._close_progress()
+        self.model_status.setText(f"model: {Path(str(lm.model_id)).name} ({lm.dtype})")
+        self.show_status("model ready")
+        self.ghost.schedule()
+
+    def _on_model_failed(self, message: str) -> None:
+        self._close_progress()
+        self.model_status.setText("model: not loaded")
+        self.show_status(message)
+
+    def closeEvent(self, e) -> None:  # noqa: N802 - Qt API
+        if self.is_shut_down:
+            return super().closeEvent(e)
+        if not self.documents.close():
+            e.ignore()
+            return
+        self.ghost.cancel()
+        self.autosave_timer.stop()
+        for panel in (self.dictation, self.library, self.wizard):
+            if panel is not None and hasattr(panel, "shutdown"):
+                panel.shutdown()
+        self.session.shutdown()
+        self.is_shut_down = True
+        self.closed.emit()
+        super().closeEvent(e)
