@@ -8,9 +8,10 @@ evaluation scores).
 At run time adapters stay unfused: `AdapterStack.apply(model)` wraps each
 targeted linear layer so that
 
-    y = W x + sum_i  s_i * c_i * (x @ A_i) @ B_i
+    y = W x + sum_i  s_i * (x @ A_i) @ B_i
 
-(s_i the user's scale, c_i the adapter's trained LoRA scale), and returns a
+(s_i the scale given for adapter i in the stack, mlx-lm's LoRA `scale`; by default
+the one it was trained with, `adapter.lora_scale`; 0 turns it off), and returns a
 function that puts the original layers back. The generator applies a stack for
 one call (`transforms=(stack,)`), so switching adapters never reloads the base
 model, and fusing into a quantized base (which silently loses the low-rank
@@ -201,8 +202,10 @@ def _linear_dims(module: nn.Module) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class StackEntry:
+    """One adapter in a stack and its LoRA scale (mlx-lm's meaning: the multiplier of B A x)."""
+
     adapter: Adapter
-    scale: float = 1.0
+    scale: float
 
 
 class AdapterStack:
@@ -295,7 +298,7 @@ class AdapterStack:
         for e in self.entries:
             if e.scale == 0:
                 continue
-            c = e.scale * e.adapter.lora_scale
+            c = e.scale
             for layer in e.adapter.layer_paths():
                 a = e.adapter.weights[f"{layer}.lora_a"]
                 b = e.adapter.weights[f"{layer}.lora_b"]
@@ -391,11 +394,12 @@ def _dtype_of(module: nn.Module):
 
 
 def _entry(e) -> StackEntry:
+    """StackEntry from an entry, an adapter (or its path), or (adapter, scale); scale None = as trained."""
     if isinstance(e, StackEntry):
         return e
     if isinstance(e, (str, Path, Adapter)):
-        e = (e, 1.0)
+        e = (e, None)
     adapter, scale = e
     if not isinstance(adapter, Adapter):
         adapter = load_adapter(adapter)
-    return StackEntry(adapter, float(scale))
+    return StackEntry(adapter, adapter.lora_scale if scale is None else float(scale))

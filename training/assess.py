@@ -57,7 +57,7 @@ def loss_table(lm, run_dir: Path, data: Path, batches: int) -> dict:
 
     plan = json.loads((run_dir / "plan.json").read_text("utf-8"))
     _, valid, test = load_data(data, lm.tokenizer)
-    stack = AdapterStack([(load_adapter(run_dir), 1.0)])
+    stack = AdapterStack([load_adapter(run_dir)])  # at its trained scale
     out = {}
     for name, ds in (("valid", valid), ("test", test)):
         if not len(ds):

@@ -97,7 +97,7 @@ def run(args, callback=None, lm=None) -> dict:
         shutil.copyfile(run_dir / ADAPTER_WEIGHTS, tmp / ADAPTER_WEIGHTS)
         shutil.copyfile(run_dir / ADAPTER_CONFIG, tmp / ADAPTER_CONFIG)
         (tmp / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        AdapterStack.for_model(lm, [(load_adapter(tmp), 1.0)])  # refuse to register what will not load
+        AdapterStack.for_model(lm, [load_adapter(tmp)])  # refuse to register what will not load
     if callback:
         callback({"stage": "register", "done": 1, "total": 1})
     return {"adapter": str(target), "metadata": metadata}

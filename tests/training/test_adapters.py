@@ -95,11 +95,11 @@ def test_switching_adapters_needs_no_reload(tiny_lm, two_adapters):
 
 
 def test_stack_matches_plain_mlx_lm_adapter_loading(tiny_lm, tiny_model_dir, two_adapters):
-    """Our unfused stack at scale 1 gives mlx-lm's own `load(..., adapter_path=)` logits."""
+    """Our unfused stack at the trained scale gives mlx-lm's own `load(..., adapter_path=)` logits."""
     from mlx_lm.utils import load
 
     style, _ = two_adapters
-    undo = AdapterStack([(style, 1.0)]).apply(tiny_lm.model)
+    undo = AdapterStack([style]).apply(tiny_lm.model)  # at its trained scale, as mlx-lm applies it
     ours = logits(tiny_lm.model)
     undo()
     model, _ = load(str(tiny_model_dir), adapter_path=str(style.path))
