@@ -23,7 +23,7 @@ class VadOptions:
     min_silence_s: float = field(
         default=0.6, metadata={"help": "a pause this long ends an utterance"}
     )
-    pad_s: float = field(default=0.2, metadata={"help": "audio kept around each speech region"})
+    pad_s: float = field(default=0.4, metadata={"help": "audio kept around each speech region"})
 
     @property
     def off_threshold(self) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import jiwer
 import numpy as np
@@ -16,16 +17,16 @@ from engine.voice.transcribe import TranscribeOptions, transcribe
 from tests.voice.conftest import silence, write_wav
 
 SENTENCES = [
-    "The morning light fell softly across the kitchen table.",
-    "She packed her bags and left before anyone was awake.",
-    "We walked along the river until the sun went down.",
-    "The old library smelled of dust and leather.",
-    "He promised to write a letter every week.",
-    "Our neighbors planted roses along the fence last spring.",
-    "The train was late, so we waited on the cold platform.",
-    "Please remember to bring an umbrella tomorrow.",
-    "The children laughed as the dog chased its tail.",
-    "After dinner, they talked about their plans for the summer.",
+    "The meeting has been moved to next Thursday because several people will be away on holiday.",
+    "I think we should take the train instead of driving, since the roads are always busy.",
+    "My sister bought a small house near the river, and she plans to paint it herself.",
+    "Please send me the report by the end of the day so that I can read it tonight.",
+    "The weather was warm and sunny, so we decided to have lunch outside in the garden.",
+    "He told me that the new restaurant on the corner serves the best coffee in town.",
+    "We spent the whole afternoon walking through the old streets and looking at the shops.",
+    "If you have any questions about the project, you can call me at any time.",
+    "The children were tired after the long trip, so they went to bed early.",
+    "She has been learning to play the piano for three years and practices every evening.",
 ]
 TEMPERATURES = (0.0, 0.2, 0.4)
 
@@ -44,21 +45,31 @@ def dictation(speaker):
     return [np.concatenate([silence(0.3), speaker.say(s), silence(0.5)]) for s in SENTENCES]
 
 
+def _faster_whisper(model, audio: np.ndarray, vad: bool) -> str:
+    segments, _ = model.transcribe(
+        audio, language="en", beam_size=1, best_of=1, temperature=list(TEMPERATURES),
+        condition_on_previous_text=False, vad_filter=vad)
+    return " ".join(s.text.strip() for s in segments)
+
+
 def test_dictation_wer_matches_faster_whisper_on_the_same_weights(
         dictation, tiny_en, faster_whisper_tiny):
-    ours = [transcribe(a, TranscribeOptions(temperatures=TEMPERATURES)).text for a in dictation]
-    reference = []
-    for audio in dictation:
-        segments, _ = faster_whisper_tiny.transcribe(
-            audio, language="en", beam_size=1, best_of=1, temperature=list(TEMPERATURES),
-            condition_on_previous_text=False, vad_filter=True)
-        reference.append(" ".join(s.text.strip() for s in segments))
-    ours_wer, reference_wer = wer(SENTENCES, ours), wer(SENTENCES, reference)
-    print(f"\ndictation WER: mlx {ours_wer:.3f}, faster-whisper {reference_wer:.3f}")
+    """Same audio, same weights, same decoding settings: the converted model must decode
+    like the reference engine. VAD is off on both sides here so that both decode exactly
+    the same samples; our default (VAD on) path is checked against the same bar below."""
+    options = TranscribeOptions(temperatures=TEMPERATURES)
+    ours = [transcribe(a, replace(options, vad=False)).text for a in dictation]
+    ours_vad = [transcribe(a, options).text for a in dictation]
+    reference = [_faster_whisper(faster_whisper_tiny, a, vad=False) for a in dictation]
+    ours_wer, vad_wer, reference_wer = (wer(SENTENCES, t) for t in (ours, ours_vad, reference))
+    print(f"\ndictation WER: mlx {ours_wer:.3f}, mlx+VAD {vad_wer:.3f}, "
+          f"faster-whisper {reference_wer:.3f}")
     for o, r in zip(ours, reference):
-        print(f"  mlx: {o}\n   fw: {r}")
+        if o != r:
+            print(f"  mlx: {o}\n   fw: {r}")
     assert abs(ours_wer - reference_wer) <= 0.01
-    assert ours_wer < 0.2
+    assert abs(vad_wer - reference_wer) <= 0.02  # VAD cuts the clip: a word may flip
+    assert ours_wer < 0.15
 
 
 def test_silence_and_low_noise_give_no_text(tiny_en):
