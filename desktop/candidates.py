@@ -21,20 +21,19 @@ TOKEN_RE = re.compile(r"\s+|\w+(?:[’'\-]\w+)*|[^\w\s]", re.UNICODE)
 class Candidate:
     text: str
     score: float | None
-    breakdown: dict = field(default_factory=dict)  # component -> value
+    breakdown: dict = field(default_factory=dict)  # component -> value in [0, 1] (None: n/a)
+    weights: dict = field(default_factory=dict)  # component -> its weight in the score
 
     @classmethod
     def from_engine(cls, item: Any) -> "Candidate":
-        """Read a reranker result (an object or dict with text, score and a breakdown)."""
-        get = item.get if isinstance(item, dict) else lambda k, d=None: getattr(item, k, d)
-        text = get("text")
-        if text is None and get("completion") is not None:
-            text = get("completion").text
-        breakdown = get("breakdown") or get("components") or {}
-        if not isinstance(breakdown, dict):
-            breakdown = dict(getattr(breakdown, "__dict__", {}))
-        score = get("score")
-        return cls(str(text or "").strip(), None if score is None else float(score), dict(breakdown))
+        """From an engine.quality.rerank.Ranked (text, score, quality.components/weights)."""
+        quality = getattr(item, "quality", None)  # engine.quality.rerank.Ranked
+        return cls(
+            text=str(item.text).strip(),
+            score=float(item.score),
+            breakdown=dict(getattr(quality, "components", {}) or {}),
+            weights=dict(getattr(quality, "weights", {}) or {}),
+        )
 
 
 def words(text: str) -> list[str]:
@@ -72,14 +71,12 @@ def diff_html(original: str, new: str) -> str:
 def breakdown_text(c: Candidate) -> str:
     if c.score is None:
         return "not scored"
-    lines = [f"WQRM score {c.score:.3f}"]
-    for name, value in sorted(c.breakdown.items()):
-        if isinstance(value, (int, float)):
-            lines.append(f"  {name}: {value:.3f}")
-        elif value is None:
-            lines.append(f"  {name}: n/a")
-        else:
-            lines.append(f"  {name}: {value}")
+    lines = [f"WQRM score {c.score:.2f} / 10", "component (0-1) × weight:"]
+    for name, value in sorted(c.breakdown.items(), key=lambda kv: -(c.weights.get(kv[0]) or 0)):
+        weight = c.weights.get(name)
+        w = f" × {weight:.2f}" if isinstance(weight, (int, float)) else ""
+        v = "n/a" if value is None else f"{value:.2f}"
+        lines.append(f"  {name}: {v}{w}")
     return "\n".join(lines)
 
 

@@ -41,22 +41,26 @@ class GhostJob(Job):
 
     @classmethod
     def prepare(cls, lm: Any = None, context: str = "", options: Any = None,
-                transforms: tuple = (), exemplars: tuple = ()) -> tuple[bool, str, dict]:
+                transforms: tuple = (), exemplars: Callable[[str], tuple] | None = None
+                ) -> tuple[bool, str, dict]:
         if lm is None:
             return False, "the model is still loading", {}
         if not context.strip():
             return False, "nothing to continue", {}
-        from engine.tasks import continue_prompt
-
-        prompt = continue_prompt(context, exemplars=exemplars)
-        return True, "", {"lm": lm, "prompt": prompt, "options": options, "transforms": transforms}
+        return True, "", {"lm": lm, "context": context, "options": options, "transforms": transforms,
+                          "exemplars": exemplars}
 
     def run(self) -> str:
         from engine.generate import stream_generate
+        from engine.tasks import continue_prompt
 
         p = self.params
+        # Persona exemplars embed the context: done here, off the GUI thread.
+        exemplars = tuple(p["exemplars"](p["context"])) if p["exemplars"] else ()
+        self.check_cancelled()
+        prompt = continue_prompt(p["context"], exemplars=exemplars)
         text = []
-        for r in stream_generate(p["lm"], p["prompt"], p["options"], transforms=p["transforms"],
+        for r in stream_generate(p["lm"], prompt, p["options"], transforms=p["transforms"],
                                  cancel=self.token):
             if self.is_cancelled:
                 break
@@ -73,7 +77,7 @@ class Ghost(QObject):
 
     def __init__(self, view: GhostView, jobs: JobManager, settings: Settings,
                  model: Callable[[], Any], transforms: Callable[[], tuple] = lambda: (),
-                 exemplars: Callable[[str], tuple] = lambda context: (),
+                 exemplars: Callable[[], Callable[[str], tuple] | None] = lambda: None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.view = view
@@ -190,7 +194,7 @@ class Ghost(QObject):
             context=context,
             options=self.settings.sampling(max_tokens=self.settings.ghost_max_tokens, stop=("\n\n",)),
             transforms=self.transforms(),
-            exemplars=self.exemplars(context),
+            exemplars=self.exemplars(),
         )
         if not ok:
             self.last_error = message

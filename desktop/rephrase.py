@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QTextDocument
@@ -24,7 +25,7 @@ MODES = {
 }
 
 
-def build_prompt(mode: str, text: str, exemplars: tuple = ()):
+def build_prompt(mode: str, text: str, exemplars: Sequence[str] = ()):
     from engine.tasks import rephrase_prompt, restyle_preset_prompt
 
     if mode == "rephrase":
@@ -51,14 +52,16 @@ class RephraseJob(Job):
 
     @classmethod
     def prepare(cls, lm: Any = None, text: str = "", mode: str = "rephrase", n: int = 4,
-                options: Any = None, transforms: tuple = (), exemplars: tuple = ()) -> tuple[bool, str, dict]:
+                options: Any = None, transforms: tuple = (),
+                exemplars: Callable[[str], Sequence[str]] | None = None,
+                persona_profile: Any = None) -> tuple[bool, str, dict]:
         if lm is None:
             return False, "the model is still loading", {}
         if not text.strip():
             return False, "select some text to rephrase first", {}
         if mode not in MODES:
             return False, f"unknown mode {mode!r}", {}
-        if mode == "like_me" and not exemplars:
+        if mode == "like_me" and exemplars is None:
             return False, "“Like me” needs an active persona with exemplars (Persona panel)", {}
         if len(text.split()) > 400:
             return False, "the selection is too long to rephrase (over 400 words): select less", {}
@@ -67,18 +70,22 @@ class RephraseJob(Job):
         words = len(text.split())
         factor = {"longer": 3.0, "shorter": 1.3}.get(mode, 2.0)
         options = options.replace(max_tokens=int(16 + words * factor * 1.4))
-        return True, "", {"lm": lm, "prompt": build_prompt(mode, text, exemplars), "n": max(1, int(n)),
-                          "options": options, "transforms": transforms, "original": text, "mode": mode}
+        return True, "", {"lm": lm, "exemplars": exemplars, "n": max(1, int(n)),
+                          "options": options, "transforms": transforms, "original": text, "mode": mode,
+                          "persona_profile": persona_profile}
 
     def run(self) -> list[Candidate]:
         from engine.quality.rerank import rerank
 
         p = self.params
+        exemplars = tuple(p["exemplars"](p["original"])) if p["mode"] == "like_me" else ()
+        prompt = build_prompt(p["mode"], p["original"], exemplars)
         self.report(f"writing {p['n']} candidates")
-        ranked = rerank(
-            p["lm"], p["prompt"], p["n"], options=p["options"], transforms=p["transforms"],
-            cancel=self.token, on_token=self._on_token,
-        )
+        kwargs = {"persona_profile": p.get("persona_profile")}
+        if "on_token" in inspect.signature(rerank).parameters:  # stream candidates as they are written
+            kwargs["on_token"] = self._on_token
+        ranked = rerank(p["lm"], prompt, p["n"], options=p["options"],
+                        transforms=p["transforms"], cancel=self.token, **kwargs)
         self.check_cancelled()
         return [c for c in (Candidate.from_engine(r) for r in ranked) if c.text]
 
@@ -196,7 +203,8 @@ class RephrasePanel(QWidget):
             lm=s.model(), text=text, mode=mode, n=self.count.value(),
             options=s.settings.sampling(max_tokens=s.settings.rephrase_max_tokens),
             transforms=s.transforms(),
-            exemplars=s.exemplars(text) if mode == "like_me" else (),
+            exemplars=s.exemplars() if mode == "like_me" else None,
+            persona_profile=s.persona_profile,
         )
         if not ok:
             self.status.setText(message)

@@ -67,6 +67,7 @@ class Session(QObject):
         self.adapter_stack: Any = None
         self.steering: Any = None
         self.persona_exemplars: Callable[[str], tuple] | None = None
+        self.persona_profile: Any = None  # engine.quality StyleProfile of the active persona
         self.apply_network_setting()
 
     def save_settings(self) -> None:
@@ -108,10 +109,9 @@ class Session(QObject):
     def transforms(self) -> tuple:
         return tuple(t for t in (self.adapter_stack, self.steering) if t is not None)
 
-    def exemplars(self, context: str) -> tuple:
-        if self.persona_exemplars is None:
-            return ()
-        return tuple(self.persona_exemplars(context))
+    def exemplars(self) -> Callable[[str], tuple] | None:
+        """The active persona's exemplar picker (slow: call it on a worker), or None."""
+        return self.persona_exemplars
 
     def shutdown(self) -> bool:
         return self.jobs.shutdown()

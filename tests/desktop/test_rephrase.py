@@ -1,0 +1,62 @@
+"""The rephrase panel: N candidates from the real generator, ranked by the real WQRM."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+
+from desktop.candidates import CandidateModel, word_diff
+from tests.desktop.conftest import TIMEOUT_MS
+
+TEXT = "The rain had not stopped for three days. Nobody in the village remembered such weather."
+
+
+def select_second_sentence(editor):
+    start = TEXT.index("Nobody")
+    c = editor.textCursor()
+    c.setPosition(start)
+    c.movePosition(QTextCursor.End, QTextCursor.KeepAnchor)
+    editor.setTextCursor(c)
+    return start
+
+
+def test_word_diff_marks_removed_and_added_words():
+    diff = word_diff("the cat sat on the mat", "the dog sat on a mat")
+    assert ("-", "cat") in diff and ("+", "dog") in diff
+    assert ("-", "the") in diff and ("+", "a") in diff
+    assert "".join(t for op, t in diff if op != "+") == "the cat sat on the mat"
+    assert "".join(t for op, t in diff if op != "-") == "the dog sat on a mat"
+
+
+def test_ctrl_r_shows_n_ranked_candidates_and_applying_one_is_one_undo_step(qtbot, tiny_window):
+    w = tiny_window
+    w.session.settings.ghost_enabled = False
+    w.editor.setPlainText(TEXT)
+    start = select_second_sentence(w.editor)
+    w.rephrase.count.setValue(3)
+    qtbot.keyClick(w.editor, Qt.Key_R, Qt.ControlModifier)
+    panel = w.rephrase
+    assert panel.job is not None, panel.status.text()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=TIMEOUT_MS)
+    model = panel.model
+    assert model.rowCount() >= 1, panel.status.text()
+    assert model.rowCount() <= 3
+    scores = [model.rows[i].score for i in range(model.rowCount())]
+    assert scores == sorted(scores, reverse=True)  # best first
+    tip = model.index(0, CandidateModel.COL_SCORE).data(Qt.ToolTipRole)
+    assert "WQRM score" in tip and ":" in tip
+    assert model.index(0, CandidateModel.COL_TEXT).data(CandidateModel.DiffRole)
+
+    chosen = model.rows[0].text
+    rect = panel.table.visualRect(model.index(0, CandidateModel.COL_TEXT))
+    qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton, pos=rect.center())
+    assert w.editor.toPlainText() == TEXT[:start] + chosen
+    w.editor.undo()
+    assert w.editor.toPlainText() == TEXT
+
+
+def test_rephrase_refuses_without_a_selection(qtbot, tiny_window):
+    w = tiny_window
+    w.editor.setPlainText(TEXT)
+    assert not w.request_rephrase()
+    assert "select some text" in w.rephrase.status.text()
