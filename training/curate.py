@@ -210,7 +210,7 @@ def repeated_word_ratio(text: str) -> float:
 
 def junk_ratio(text: str) -> float:
     """Share of OCR-junk tokens: letters mixed with digits or symbols, stray fragments."""
-    tokens = text.split()
+    tokens = [t for t in re.split(r"\s+|-{2,}|[—–]", text) if t]  # Gutenberg "--" is a dash
     if not tokens:
         return 1.0
     bad = 0
