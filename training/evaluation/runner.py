@@ -118,8 +118,9 @@ class Report:
         for cond, row in self.rows.items():
             cells = [str(row[m]) if m in row else "" for m in names]
             lines.append(f"| {cond} | " + " | ".join(cells) + " |")
-        for cond, note in self.notes.items():
-            lines.append(f"\n- {cond}: {note}")
+        if self.notes:
+            lines.append("")
+            lines.extend(f"- {cond}: {note}" for cond, note in self.notes.items())
         return "\n".join(lines)
 
 
@@ -302,6 +303,7 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
     author_name = display_name(author)
     conds: dict[str, Condition] = {}
     notes: dict[str, str] = {}
+    persona = None  # built once, shared by exemplars and steering
     for cond in names:
         try:
             if cond == "base":
@@ -312,10 +314,17 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
                 except ImportError as e:
                     notes[cond] = f"skipped: engine.persona is not available ({e})"
                     continue
-                strengths = {"exemplars": 3, "steering": 0.0} if cond == "exemplars" else {"exemplars": 0}
-                pc = _persona_conditioning(lm, author, split, config, run_dir, strengths)
-                conds[cond] = make_writer(lm, author_name, options, lang, transforms=pc.transforms(),
-                                          exemplars=pc.exemplars if cond == "exemplars" else None)
+                if persona is None:
+                    persona = _persona_conditioning(lm, author, split, config, run_dir,
+                                                    {"exemplars": 3, "steering": 0.0})
+                if cond == "exemplars":
+                    conds[cond] = make_writer(lm, author_name, options, lang, exemplars=persona.exemplars)
+                else:
+                    from engine.persona.steering import DEFAULT_STRENGTH
+
+                    steered = persona.with_strengths(exemplars=0, steering=DEFAULT_STRENGTH)
+                    conds[cond] = make_writer(lm, author_name, options, lang,
+                                              transforms=steered.transforms())
             elif cond.startswith("lora:"):
                 conds[cond] = _lora_writer(cond[5:], lm, author_name, options, lang)
             else:
@@ -324,6 +333,8 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
             notes[cond] = f"skipped: not available yet ({e})"
         except KillahError as e:
             notes[cond] = f"skipped: {e}"
+        except Exception as e:  # noqa: BLE001 - one broken condition must not sink the others
+            notes[cond] = f"skipped: {type(e).__name__}: {e}"
     return conds, notes
 
 
