@@ -124,6 +124,7 @@ class DictationBar(QWidget):
         self.source = None
         self.io = None
         self.partial = ""
+        self.log: list[dict] = []  # what was heard and done this session (shown, and for tests)
         self.voice = VoiceEditor(self, rephrase=window.request_rephrase,
                                  cont=window.ghost.start, stop=self.stop)
 
@@ -291,9 +292,12 @@ class DictationBar(QWidget):
         if isinstance(event, Dictation):
             said = self.voice.dictate(event.text)
             self.heard.setText(said)
+            self.log.append({"type": "dictation", "text": event.text})
         elif isinstance(event, Command):
             self.heard.setText(f"heard: “{event.heard}”")
-            self.show_confirmation("✓ " + self.voice.execute(event.name, dict(event.args)))
+            done = self.voice.execute(event.name, dict(event.args))
+            self.show_confirmation("✓ " + done)
+            self.log.append({"type": "command", "name": event.name, "args": dict(event.args), "done": done})
         if self.job is not None:
             self.job.listener and self.job.listener.set_context(self.editor.text_before_cursor(400))
 

@@ -143,7 +143,9 @@ class VoiceEditor:
         what = describe(args)
         rng = target_range(text, cursor, args)
         if rng is None:
-            return f"no {what} to {name.replace('_', ' ')}"
+            if args.get("unit", "selection") == "selection":
+                return "nothing is selected"
+            return f"there is no {what} to {name}"
         start, end = rng
         if name == "delete":
             s, e = deletion_range(text, start, end)
