@@ -57,10 +57,12 @@ def word_diff(original: str, new: str) -> list[tuple[str, str]]:
 
 def diff_html(original: str, new: str) -> str:
     parts = []
-    for op, text in word_diff(original, new):
+    diff = word_diff(original, new)
+    for i, (op, text) in enumerate(diff):
         t = html.escape(text)
         if op == "-":
-            parts.append(f'<span style="color:#c0392b;text-decoration:line-through">{t}</span>')
+            gap = " " if i + 1 < len(diff) and diff[i + 1][0] == "+" else ""
+            parts.append(f'<span style="color:#c0392b;text-decoration:line-through">{t}</span>{gap}')
         elif op == "+":
             parts.append(f'<span style="color:#1e8449;font-weight:600">{t}</span>')
         else:

@@ -128,7 +128,7 @@ class DictationBar(QWidget):
         self.voice = VoiceEditor(self, rephrase=window.request_rephrase,
                                  cont=window.ghost.start, stop=self.stop)
 
-        self.button = QPushButton("🎤 Dictate")
+        self.button = QPushButton("● Dictate")
         self.button.setCheckable(True)
         self.button.setToolTip("Start / stop dictation (Ctrl+Shift+D); hold F9 to talk")
         self.button.clicked.connect(self._on_button)

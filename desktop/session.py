@@ -42,8 +42,34 @@ class ModelLoadJob(Job):
         from engine.models import load_model
 
         self.report("preparing the model" if self.params["first_time"] else "loading the model")
+        if self.params["kind"] == "bundled" and self.params["first_time"]:
+            self.install_shipped_model()
         lm = load_model(self.params["spec"], progress=lambda msg: self.report(msg))
         return lm
+
+
+    def install_shipped_model(self) -> None:
+        """A packaged app may ship the prepared model (build_app.py --bundle-model): copy it into
+        the models folder, where engine.models finds it, instead of converting the GGUF."""
+        import shutil
+
+        from engine import atomic, paths
+        from desktop.resources import resources_dir
+
+        shipped = resources_dir() / "models"
+        if not shipped.is_dir():
+            return
+        for folder in shipped.iterdir():
+            target = paths.models_dir() / folder.name
+            if target.exists():
+                continue
+            files = [f for f in folder.rglob("*") if f.is_file()]
+            with atomic.staging_dir(target) as staging:
+                for i, f in enumerate(files):
+                    self.report(f"installing the bundled model ({i + 1}/{len(files)} files)")
+                    dest = staging / f.relative_to(folder)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(f, dest)
 
 
 class Session(QObject):

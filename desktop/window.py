@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.wizard = built.get("wizard")
         self.settings_panel = built.get("settings")
         if self.persona is not None:
-            self.side.addTab(self.persona, "Persona & adapters")
+            self.side.addTab(self.persona, "Persona && adapters")
         self.extra_tabs = [(w, t) for w, t in ((self.library, "Library"), (self.wizard, "Train my style"),
                                                (self.settings_panel, "Settings")) if w is not None]
 

@@ -1,0 +1,118 @@
+"""Take the docs' screenshots of each main view, offscreen, on the real engine:
+
+    QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots docs/screenshots
+
+Uses a throw-away KILLAH_HOME (the model cache is shared through KILLAH_MODELS_DIR).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TEXT = ("The lighthouse keeper had not spoken to anyone in three weeks. Each evening he climbed "
+        "the hundred and twelve steps, trimmed the wick, and watched the grey water for ships "
+        "that never came.\n\nOn the last night of October, a light answered his own from the sea, and")
+
+
+def wait(app, cond, timeout: float = 600) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0] if argv else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("KILLAH_HOME", tempfile.mkdtemp(prefix="killah-shots-"))
+    from desktop.app import make_application
+
+    theme = os.environ.get("KILLAH_SHOT_THEME", "light")
+    app = make_application([], theme)
+    from PySide6.QtGui import QTextCursor
+
+    from desktop.session import Session
+    from desktop.settings import Settings
+    from desktop.window import MainWindow
+
+    session = Session(Settings(ghost_pause_ms=200, ghost_max_tokens=20, temperature=0.7))
+    w = MainWindow(session, recover=False)
+    w.resize(1280, 800)
+    w.show()
+    session.load_model()
+    assert wait(app, lambda: session.lm is not None), "model did not load"
+
+    def shot(name: str) -> None:
+        app.processEvents()
+        w.grab().save(str(out / f"{name}.png"))
+        print(out / f"{name}.png")
+
+    # 1. writing, with a ghost continuation
+    w.editor.setFocus()
+    w.editor.setPlainText(TEXT)
+    w.editor.moveCursor(QTextCursor.End)
+    w.ghost.start()
+    wait(app, lambda: w.ghost.job is None and w.ghost.text != "", 300)
+    w.words.setText(f"{len(TEXT.split())} words")
+    shot("write-ghost" if theme == "light" else "write-ghost-dark")
+    if theme != "light":
+        return 0
+
+    # 2. rephrase: ranked candidates with word diffs
+    w.ghost.cancel()
+    c = w.editor.textCursor()
+    start = TEXT.index("Each evening")
+    c.setPosition(start)
+    c.setPosition(TEXT.index("\n\n"), QTextCursor.KeepAnchor)
+    w.editor.setTextCursor(c)
+    w.rephrase.count.setValue(4)
+    if w.request_rephrase():
+        wait(app, lambda: w.rephrase.job is None, 600)
+    shot("rephrase")
+
+    # 3. persona & adapters
+    w.side.setCurrentWidget(w.persona)
+    shot("persona")
+
+    # 4. library, after indexing a real excerpt
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpora" / "en" / "austen"
+    if data.is_dir() and hasattr(w.library, "add_folder"):
+        folder = Path(os.environ["KILLAH_HOME"]) / "Writing"
+        folder.mkdir(exist_ok=True)
+        for src in sorted(data.iterdir())[:2]:
+            paras = src.read_text(encoding="utf-8").split("\n\n")[30:90]
+            (folder / f"{src.stem}.txt").write_text("\n\n".join(paras), encoding="utf-8")
+        (folder / "notes.docx").write_bytes(b"not really a docx")
+        w.library.add_folder(folder)
+        w.library.sync()
+        wait(app, lambda: w.library.job is None, 600)
+        w.library.query.setText("marriage")
+        w.library.search()
+        wait(app, lambda: w.library.hits.rowCount() > 0, 60)
+    w.tabs.setCurrentWidget(w.library)
+    shot("library")
+
+    # 5. train my style (first step), 6. settings
+    w.tabs.setCurrentWidget(w.wizard)
+    if hasattr(w.wizard, "add_files") and data.is_dir():
+        w.wizard.add_files([str(p) for p in sorted(data.iterdir())[:3]])
+        w.wizard.author.setText("Jane Austen")
+    shot("train")
+    w.tabs.setCurrentWidget(w.settings_panel)
+    shot("settings")
+    w.editor.document().setModified(False)
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
