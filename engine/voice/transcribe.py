@@ -76,13 +76,18 @@ class Transcript:
 _decode_lock = threading.Lock()  # one decode at a time: mlx_whisper keeps one global holder
 
 
+def _language(wm: WhisperModel, options: TranscribeOptions) -> str | None:
+    language = None if options.language == "auto" else options.language
+    if language and language != "en" and not wm.is_multilingual:
+        raise KillahError(f"whisper model {wm.name!r} is English-only; use 'base' for {language}")
+    return language
+
+
 def _run_whisper(wm: WhisperModel, audio: np.ndarray, clips: list[float], options: TranscribeOptions):
     import mlx_whisper
     from mlx_whisper.transcribe import ModelHolder
 
-    language = None if options.language == "auto" else options.language
-    if language and language != "en" and not wm.is_multilingual:
-        raise KillahError(f"whisper model {wm.name!r} is English-only; use 'base' for {language}")
+    language = _language(wm, options)
     prompt = options.initial_prompt[-PROMPT_CHARS:] if options.initial_prompt else None
     with _decode_lock:
         # Hand mlx_whisper our loaded model, so its own holder never reloads weights.
@@ -144,7 +149,7 @@ def decode_utterance(audio: np.ndarray, options: TranscribeOptions, prompt: str 
     from mlx_whisper.decoding import DecodingOptions, decode
 
     wm = load_whisper(options.model)
-    language = None if options.language == "auto" else options.language
+    language = _language(wm, options)
     mel = log_mel_spectrogram(check_audio(audio), n_mels=wm.model.dims.n_mels, padding=N_SAMPLES)
     mel = pad_or_trim(mel, N_FRAMES, axis=-2)
     decoding = DecodingOptions(language=language, prompt=prompt, fp16=False, without_timestamps=True)
