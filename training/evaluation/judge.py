@@ -27,7 +27,7 @@ from engine.errors import KillahError
 from training.chunking import chunk_text, detect_lang
 from training.evaluation.features import make_features, preprocess
 
-JUDGE_VERSION = "judge-v2"
+JUDGE_VERSION = "judge-v3"
 
 
 @dataclass(frozen=True)
@@ -141,40 +141,55 @@ def _trigram_hashes(text: str) -> np.ndarray:
                        dtype=np.uint32)
 
 
+SHUFFLES = 4
+
+
 @dataclass
 class OrderGate:
     """Does the passage's word order look like prose? (Style features alone cannot tell.)
 
-    Attestation = the share of its word trigrams (punctuation counts as a word) seen
-    in the judge's training works (bigrams separate real from shuffled prose less well).
-    The gate maps it linearly to [0, 1] between `lo` (typical of the training prose
-    with its words shuffled) and `hi` (typical of unseen real prose): word salad and
-    degenerate loops score 0, real prose 1.
+    Attestation = the share of the passage's word trigrams (punctuation counts as a
+    word) seen in the judge's training works. Its ratio to the attestation of the
+    same words in shuffled orders (seeded, SHUFFLES times) is about 1 for word salad
+    and loops, and 2-4 for real prose, whatever the author's coverage in the
+    training works. The gate maps the ratio linearly to [0, 1] between `lo` (90th
+    percentile for shuffled calibration passages) and `hi` (10th percentile for
+    real ones).
     """
 
     table: np.ndarray  # sorted unique trigram hashes
     lo: float
     hi: float
 
-    def attestation(self, text: str) -> float:
-        h = _trigram_hashes(text)
-        if not h.size:
+    def _attested(self, h: np.ndarray) -> float:
+        if not h.size or not self.table.size:
             return 0.0
         pos = np.searchsorted(self.table, h)
         pos[pos == self.table.size] = 0
         return float((self.table[pos] == h).mean())
 
+    def attestation(self, text: str) -> float:
+        return self._attested(_trigram_hashes(text))
+
+    def order_ratio(self, text: str) -> float:
+        words = text.split()
+        rng = random.Random(zlib.crc32(text.encode()))
+        shuffled = []
+        for _ in range(SHUFFLES):
+            rng.shuffle(words)
+            shuffled.append(self.attestation(" ".join(words)))
+        return (self.attestation(text) + 0.01) / (float(np.mean(shuffled)) + 0.01)
+
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        a = np.array([self.attestation(t) for t in texts])
-        return np.clip((a - self.lo) / max(self.hi - self.lo, 1e-6), 0.0, 1.0)
+        r = np.array([self.order_ratio(t) for t in texts])
+        return np.clip((r - self.lo) / max(self.hi - self.lo, 1e-6), 0.0, 1.0)
 
 
 def build_gate(splits: dict[str, AuthorSplit], config: JudgeConfig) -> OrderGate:
     """Trigram table of the training works; thresholds from one calibration work per author.
 
     The calibration works stay out of the table, so their passages (real, and with
-    their words shuffled) are measured as unseen works will be: `hi` is the 10th
-    percentile of the real ones, `lo` the 90th percentile of the shuffled ones.
+    their words shuffled) are measured as unseen works will be.
     """
     rng = random.Random(config.seed)
     table_parts, calibration = [], []
@@ -189,15 +204,15 @@ def build_gate(splits: dict[str, AuthorSplit], config: JudgeConfig) -> OrderGate
                 text = text[: int(len(text) * split.single_work_cut)]
             table_parts.append(_trigram_hashes(text))
     table = np.unique(np.concatenate(table_parts)) if table_parts else np.zeros(0, np.uint32)
-    gate = OrderGate(table, 0.0, 1.0)
+    gate = OrderGate(table, 1.0, 2.0)
     real, salad = [], []
     for w in calibration:
         chunks = chunk_text(_read(w), config.min_words, config.max_words, 0)
         for c in rng.sample(chunks, min(20, len(chunks))):
             words = c.text.split()
-            real.append(gate.attestation(c.text))
+            real.append(gate.order_ratio(c.text))
             rng.shuffle(words)
-            salad.append(gate.attestation(" ".join(words)))
+            salad.append(gate.order_ratio(" ".join(words)))
     if real:
         hi, lo = float(np.percentile(real, 10)), float(np.percentile(salad, 90))
         if lo >= hi:
