@@ -44,7 +44,7 @@ class AdapterModel(QAbstractTableModel):
     COL_NAME = 1
     COL_AUTHOR = 2
     COL_SCALE = 3
-    HEADERS = ("use", "adapter", "author", "scale")
+    HEADERS = ("use", "adapter", "author", "strength")
     PathRole = Qt.UserRole + 1
 
     def __init__(self, parent=None) -> None:
@@ -125,10 +125,14 @@ class ActivateStyleJob(Job):
             out["conditioning"] = cond
         self.check_cancelled()
         if p["adapters"]:
-            from engine.adapters import AdapterStack
+            from engine.adapters import AdapterStack, load_adapter
 
             self.report("loading adapters")
-            out["stack"] = AdapterStack.for_model(p["lm"], [(a["path"], a["scale"]) for a in p["adapters"]])
+            entries = []
+            for a in p["adapters"]:
+                adapter = load_adapter(a["path"])
+                entries.append((adapter, adapter.lora_scale * a["scale"]))  # strength 1 = as trained
+            out["stack"] = AdapterStack.for_model(p["lm"], entries)
         return out
 
 
@@ -175,7 +179,7 @@ class PersonaPanel(QWidget):
         self.table.setModel(self.adapters)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(AdapterModel.COL_NAME, QHeaderView.Stretch)
-        adapters_box = QGroupBox("Adapters (style / task LoRAs) — check to use, double-click a scale to edit")
+        adapters_box = QGroupBox("Adapters (style / task LoRAs) — check to use; strength 1.0 = as trained (double-click to edit)")
         QVBoxLayout(adapters_box).addWidget(self.table)
 
         self.apply_button = QPushButton("Use this style")

@@ -32,7 +32,9 @@ def test_wizard_trains_a_tiny_style_and_uses_it(qtbot, tiny_window, tiny_model_d
 
     wiz.use_button.click()
     qtbot.waitUntil(lambda: w.session.adapter_stack is not None, timeout=TIMEOUT_MS)
-    assert [e.adapter.path.resolve() for e in w.session.adapter_stack.entries] == [adapter.resolve()]
+    entries = w.session.adapter_stack.entries
+    assert [e.adapter.path.resolve() for e in entries] == [adapter.resolve()]
+    assert entries[0].scale == entries[0].adapter.lora_scale  # strength 1.0 = the trained scale
     assert w.session.settings.adapters[0]["name"] == adapter.name
 
 
