@@ -171,6 +171,8 @@ def rephrase_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="killah rephrase", description="Print N rephrasings of a text, generated as one batch.")
     parser.add_argument("text", help="the text to rephrase ('-' reads stdin)")
     parser.add_argument("-n", type=int, default=4, help="how many candidates (default: 4)")
+    parser.add_argument("--show-scores", action="store_true",
+                        help="rank the candidates best first with the writing-quality reward model (min-p varied per candidate) and show their scores")
     add_model_options(parser)
     add_sampling_options(parser, max_tokens=80)
     clikit.add_output_options(parser)
@@ -184,6 +186,14 @@ def rephrase_main(argv: list[str]) -> int:
 
     options = sampling_from_args(args)
     lm = load_from_args(args)
+    if args.show_scores:
+        from engine.quality.rerank import rerank
+
+        ranked = rerank(lm, tasks.rephrase_prompt(text), args.n, options)
+        data = {"original": text, "candidates": [r.to_dict() for r in ranked]}
+        clikit.emit(args, data, human=lambda d: "\n".join(
+            f"{i + 1}. [{c['score']:.1f}/10] {c['text']}" for i, c in enumerate(d["candidates"])))
+        return 0
     cands = generate_candidates(lm, tasks.rephrase_prompt(text), args.n, options)
     data = {
         "original": text,

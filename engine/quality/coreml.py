@@ -74,15 +74,21 @@ def to_coreml(scorer: LearnedScorer):
 
 def export(scorer: LearnedScorer, path: str | Path) -> Path:
     """Write the scorer as a .mlpackage at `path` (replaced atomically)."""
-    from engine.atomic import staging_dir
+    import shutil
+    import tempfile
 
     path = Path(path)
     if path.suffix != ".mlpackage":
         raise KillahError(f"{path}: a Core ML ML Program is saved as a .mlpackage folder")
     model = to_coreml(scorer)
-    with staging_dir(path) as tmp:
-        os.rmdir(tmp)
-        model.save(str(tmp))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        model.save(str(tmp / path.name))  # coremltools insists on the .mlpackage suffix
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp / path.name, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

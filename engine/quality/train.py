@@ -189,8 +189,12 @@ def run(cfg: TrainConfig, callback: Callable[[dict], None] | None = None) -> dic
     say = callback or (lambda info: None)
     data = qdata.load_quality_data(cfg.data)
     split = qdata.split_by_source(data, cfg.seed, cfg.heldout_fraction)
-    texts = data.texts()
-    groups = qdata.source_groups(texts)
+    groups = qdata.source_groups(data.texts())
+    # Only texts that are judged in a pair, or held out for the Spearman check, are embedded
+    # (the training split's scored paragraphs are not used by the pairwise fit).
+    heldout_texts = {t for p in split.heldout_pairs for t in (p.better, p.worse)} | {s.text for s in split.heldout_scored}
+    train_texts = list(dict.fromkeys(t for p in split.train_pairs for t in (p.better, p.worse)))
+    texts = train_texts + sorted(heldout_texts)
     say({"stage": "split", "train_pairs": len(split.train_pairs), "heldout_pairs": len(split.heldout_pairs)})
 
     profile = StyleProfile.from_texts(
@@ -206,8 +210,6 @@ def run(cfg: TrainConfig, callback: Callable[[dict], None] | None = None) -> dic
         values[t] = text_metrics(t, profile, cache.sentences(t), references=refs)
     say({"stage": "metrics", "texts": len(texts)})
 
-    heldout_texts = {t for p in split.heldout_pairs for t in (p.better, p.worse)} | {s.text for s in split.heldout_scored}
-    train_texts = [t for t in texts if t not in heldout_texts]
 
     metric_rows = np.stack([metric_vector(values[t]) for t in train_texts])
     fill = np.nanmean(metric_rows, axis=0)

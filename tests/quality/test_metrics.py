@@ -166,3 +166,22 @@ def test_ngram_style_match_prefers_the_same_voice():
         rel=1e-5,
     )
     assert m.ngram_style_match("", refs) is None
+
+
+def test_style_match_simlar_and_python_fallback_agree(monkeypatch):
+    """The Rust path and the plain-Python path give the same match (skipped without simlar)."""
+    pytest.importorskip("simlar", reason="the simlar extension is not built")
+    refs = ["Ab  cd EF gh.", "Zz", "Шла Саша по шоссе", ""]
+    text = "ab cd ef — Шла"
+    with_rust = m._jaccard_rows(text, refs, 3)
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_simlar(name, *args, **kwargs):
+        if name == "simlar":
+            raise ImportError("hidden for the test")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_simlar)
+    assert np.allclose(with_rust, m._jaccard_rows(text, refs, 3), atol=1e-6)
