@@ -114,7 +114,7 @@ def test_austen_steering_changes_generation_and_favours_austen(real_lm, shared_d
     persona = paragraphs(austen / "emma.txt", 40, skip=50) + paragraphs(austen / "pride_and_prejudice.txt", 40, skip=50)
     held_out = paragraphs(austen / "persuasion.txt", 8, skip=30)
     layers = default_layers(real_lm.model)
-    transform = SteeringTransform(steering_vectors(real_lm, persona, neutral_paragraphs(80), layers), 4.0)
+    transform = SteeringTransform(steering_vectors(real_lm, persona, neutral_paragraphs(80), layers), 0.5)
 
     opts = SamplingOptions(temperature=0.0, max_tokens=40)
     prompt = "The letter arrived on a Tuesday morning, and"
