@@ -129,12 +129,10 @@ def char_ngrams(text: str, n: int = 3) -> frozenset[str]:
 def _jaccard_rows(text: str, references: Sequence[str], n: int) -> np.ndarray:
     """Char n-gram Jaccard of `text` vs each reference: simlar when importable, else Python."""
     try:
-        import simlar
+        from simlar import jaccard_ngrams_matrix
 
-        return np.asarray(
-            simlar.jaccard_ngrams_matrix([_fold(text)], [_fold(r) for r in references], n=n)
-        )[0]
-    except ImportError:
+        return np.asarray(jaccard_ngrams_matrix([_fold(text)], [_fold(r) for r in references], n=n))[0]
+    except ImportError:  # not built (or an older build without the batch call): same result in Python
         grams = char_ngrams(text, n)
         out = np.zeros(len(references), dtype=np.float32)
         for i, ref in enumerate(references):
