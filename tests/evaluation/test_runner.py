@@ -1,0 +1,60 @@
+"""The style protocol end to end on the real bundled model (small N, three candidates)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training.evaluation import cli
+from training.evaluation.judge import JudgeConfig
+from training.evaluation.runner import REAL, evaluate_conditions, make_writer
+
+ARGS = ["--min-words", "60", "--max-words", "120", "--judge-train-per-author", "60", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def candidates(shared_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("candidates")
+    for a in ("austen", "melville", "wilde"):
+        (root / a).symlink_to(shared_data / "corpora/en" / a)
+    return root
+
+
+@pytest.mark.real_model
+def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah_home, capsys):
+    argv = ["style", "--author", "austen", "--candidates", str(candidates), "-n", "2",
+            "--conditions", "base,lora:no-such-adapter,telepathy", "--json", *ARGS]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["rows"]) == {REAL, "base"}
+    assert data["n"] == 2 and data["candidates"] == ["austen", "melville", "wilde"]
+    for metric in ("attribution_top1", "attribution_prob", "content_vs_description", "perplexity",
+                   "distinct_2", "generic_per_1k"):
+        for cond in (REAL, "base"):
+            est = data["rows"][cond][metric]
+            assert est["n"] == 2 and est["lo"] <= est["mean"] <= est["hi"]
+    for metric in ("length_ratio", "content_vs_original"):
+        assert metric in data["rows"]["base"] and metric not in data["rows"][REAL]
+    assert data["rows"][REAL]["attribution_prob"]["mean"] > 0.5
+    assert "not a folder" in data["notes"]["lora:no-such-adapter"]
+    assert "unknown condition" in data["notes"]["telepathy"]
+
+    from pathlib import Path
+
+    run_dir = Path(data["run_dir"])
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["seed"] == 3 and config["target"] == "austen" and config["held_out_works"]
+    assert "| base |" in (run_dir / "report.md").read_text()
+    samples = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 2 and samples[0]["outputs"]["base"].strip()
+
+    # Same seed, same numbers (the judge now comes from the cache; generation is seeded).
+    from engine.generate import SamplingOptions
+
+    writer = make_writer(real_lm, "Jane Austen", SamplingOptions(seed=3), "en")
+    again = evaluate_conditions(
+        candidates / "austen", {"base": writer}, n=2, seed=3, candidates_dir=candidates,
+        lm=real_lm, judge_config=JudgeConfig(min_words=60, max_words=120, train_per_author=60, seed=3),
+    ).to_dict()
+    assert again["rows"] == data["rows"]
