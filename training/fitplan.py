@@ -155,7 +155,7 @@ def estimate_memory_gb(config: dict, n_params: int, weight_bytes: float, lora_pa
     activations = tokens * (layers * h * act + per_layer) if grad_checkpoint else tokens * layers * per_layer
     logits = 3 * tokens * vocab * 4  # logits, log-softmax and their gradient, in float32
     total = n_params * weight_bytes + 16 * lora_params + activations + logits
-    return 1.15 * total / 1e9
+    return 1.3 * total / 1e9  # measured peaks ran 5-13% above the sum of the parts
 
 
 def lora_param_count(config: dict, keys: list[str], rank: int, num_layers: int) -> int:
