@@ -54,7 +54,9 @@ def ensure_openblas(argv: list[str] | None = None) -> None:
         return
     env = openblas_env()
     env[_REEXEC_MARK] = "1"
-    args = [sys.executable, *(sys.argv if argv is None else argv)]
+    argv = list(sys.argv if argv is None else argv)
+    # A frozen app (PyInstaller) is its own interpreter: argv[0] is not a script to run.
+    args = [sys.executable, *argv[1:]] if getattr(sys, "frozen", False) else [sys.executable, *argv]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, args, env)
