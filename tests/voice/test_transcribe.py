@@ -126,10 +126,10 @@ def test_cli_transcribe_and_listen_json(speaker, tiny_en, tmp_path, capsys):
     wav = write_wav(tmp_path / "take.wav", audio)
     assert transcribe_main([str(wav), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert "bridge" in doc["text"].lower() and doc["language"] == "en"
+    assert "closed for repairs" in doc["text"].lower() and doc["language"] == "en"
     assert listen_main(["--file", str(wav), "--json"]) == 0
     events = json.loads(capsys.readouterr().out)["events"]
-    assert events[0]["type"] == "dictation" and "bridge" in events[0]["text"].lower()
+    assert events[0]["type"] == "dictation" and "closed for repairs" in events[0]["text"].lower()
     assert events[1] == {"type": "command", "name": "delete",
                          "args": {"unit": "word", "which": "last"}, "heard": events[1]["heard"]}
     assert len(events) == 2
