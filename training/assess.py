@@ -123,10 +123,9 @@ def run(args, callback=None) -> dict:
 
 
 def _resolve(args) -> EvaluateConfig:
-    from training.config import resolve
+    from training.config import resolve_args
 
-    ns = args if isinstance(args, dict) else vars(args)
-    return resolve(EvaluateConfig, ns, ns.get("config"))
+    return resolve_args(EvaluateConfig, args)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -80,3 +80,20 @@ def resolve(cls: type[T], cli: argparse.Namespace | dict | None = None, yaml_pat
 
 def to_dict(obj) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(obj).items()}
+
+
+def stage_parser(prog: str, description: str, cls) -> argparse.ArgumentParser:
+    """The parser every stage shares: its config dataclass's options, -c YAML, --json."""
+    from engine.clikit import add_output_options
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_dataclass_options(parser, cls)
+    parser.add_argument("-c", "--config", help="YAML file with these options (the command line wins)")
+    add_output_options(parser)
+    return parser
+
+
+def resolve_args(cls: type[T], args: argparse.Namespace | dict) -> T:
+    """CLI namespace (or dict) > its -c YAML file > dataclass defaults."""
+    ns = args if isinstance(args, dict) else vars(args)
+    return resolve(cls, ns, ns.get("config"))

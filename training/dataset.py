@@ -162,10 +162,9 @@ def run(args, callback=None) -> dict:
 
 
 def _resolve(args) -> DatasetConfig:
-    from training.config import resolve
+    from training.config import resolve_args
 
-    ns = args if isinstance(args, dict) else vars(args)
-    return resolve(DatasetConfig, ns, ns.get("config"))
+    return resolve_args(DatasetConfig, args)
 
 
 def build_parser() -> argparse.ArgumentParser:

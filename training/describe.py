@@ -185,10 +185,9 @@ def run(args, callback=None, cancel=None) -> dict:
 
 
 def _resolve(args) -> NeutralizeConfig:
-    from training.config import resolve
+    from training.config import resolve_args
 
-    ns = args if isinstance(args, dict) else vars(args)
-    return resolve(NeutralizeConfig, ns, ns.get("config"))
+    return resolve_args(NeutralizeConfig, args)
 
 
 def build_parser() -> argparse.ArgumentParser:

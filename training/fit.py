@@ -410,21 +410,15 @@ def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: thre
 
 
 def _resolve(args) -> FitConfig:
-    from training.config import resolve
+    from training.config import resolve_args
 
-    ns = args if isinstance(args, dict) else vars(args)
-    return resolve(FitConfig, ns, ns.get("config"))
+    return resolve_args(FitConfig, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.clikit import add_output_options
-    from training.config import add_dataclass_options
+    from training.config import stage_parser
 
-    parser = argparse.ArgumentParser(prog="killah train fit", description="Fine-tune a style LoRA with mlx-lm.")
-    add_dataclass_options(parser, FitConfig)
-    parser.add_argument("-c", "--config", help="YAML file with these options (the command line wins)")
-    add_output_options(parser)
-    return parser
+    return stage_parser("killah train fit", "Fine-tune a style LoRA with mlx-lm.", FitConfig)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,21 +104,15 @@ def run(args, callback=None, lm=None) -> dict:
 
 
 def _resolve(args) -> RegisterConfig:
-    from training.config import resolve
+    from training.config import resolve_args
 
-    ns = args if isinstance(args, dict) else vars(args)
-    return resolve(RegisterConfig, ns, ns.get("config"))
+    return resolve_args(RegisterConfig, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.clikit import add_output_options
-    from training.config import add_dataclass_options
+    from training.config import stage_parser
 
-    parser = argparse.ArgumentParser(prog="killah train register", description="Register a trained adapter.")
-    add_dataclass_options(parser, RegisterConfig)
-    parser.add_argument("-c", "--config", help="YAML file with these options (the command line wins)")
-    add_output_options(parser)
-    return parser
+    return stage_parser("killah train register", "Register a trained adapter.", RegisterConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
