@@ -10,6 +10,7 @@ from engine.generate import (
     SamplingOptions,
     _StopMatcher,
     generate,
+    generate_batch,
     generate_candidates,
     stream_generate,
 )
@@ -160,6 +161,30 @@ def test_batch_honours_stop_strings(tiny_lm):
     cands = generate_candidates(tiny_lm, PROMPT, 2, GREEDY.replace(max_tokens=30, stop=(stop,)))
     for c in cands:
         assert c.finish_reason == "stop" and stop not in c.text and free.text.startswith(c.text)
+
+
+def test_generate_batch_of_different_prompts_equals_each_single_greedy(tiny_lm):
+    """Prompts of different lengths share one batch (padded prefill); each decodes as alone."""
+    prompts = [PROMPT, PROMPT + " and then the rain came down on the roof", "A short one."]
+    opts = [GREEDY.replace(max_tokens=m) for m in (12, 9, 15)]
+    batch = generate_batch(tiny_lm, prompts, opts)
+    for prompt, o, got in zip(prompts, opts, batch):
+        alone = generate(tiny_lm, prompt, o, reuse_prompt_cache=False)
+        assert got.tokens == alone.tokens and got.text == alone.text
+        assert got.prompt_tokens == alone.prompt_tokens
+        assert len(got.logprobs) == len(got.tokens)
+        assert got.logprobs == pytest.approx(alone.logprobs, abs=1e-3)
+    assert generate_batch(tiny_lm, []) == []
+    with pytest.raises(ValueError, match="2 SamplingOptions for 3"):
+        generate_batch(tiny_lm, prompts, opts[:2])
+
+
+def test_generate_batch_same_seed_same_text(tiny_lm):
+    prompts = [PROMPT, "A short one."]
+    opts = SamplingOptions(temperature=1.0, max_tokens=10, seed=11)
+    first = [c.tokens for c in generate_batch(tiny_lm, prompts, opts)]
+    assert first == [c.tokens for c in generate_batch(tiny_lm, prompts, opts)]
+    assert first[0] != first[1]
 
 
 def test_transforms_are_applied_for_one_call_and_undone(tiny_lm):
