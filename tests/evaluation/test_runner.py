@@ -8,7 +8,7 @@ import pytest
 
 from training.evaluation import cli
 from training.evaluation.judge import JudgeConfig
-from training.evaluation.runner import REAL, evaluate_conditions, make_writer
+from training.evaluation.runner import REAL, Writer, evaluate_conditions
 
 ARGS = ["--min-words", "60", "--max-words", "120", "--judge-train-per-author", "60", "--seed", "3"]
 
@@ -24,7 +24,7 @@ def candidates(shared_data, tmp_path_factory):
 @pytest.mark.real_model
 def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah_home, capsys):
     argv = ["style", "--author", "austen", "--candidates", str(candidates), "-n", "2",
-            "--conditions", "base,lora:no-such-adapter,telepathy", "--json", *ARGS]
+            "--conditions", "base,lora:no-such-adapter,telepathy,both:loud", "--json", *ARGS]
     assert cli.main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["rows"]) == {REAL, "base"}
@@ -39,6 +39,7 @@ def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah
     assert data["rows"][REAL]["attribution_prob"]["mean"] > 0.5
     assert "not a folder" in data["notes"]["lora:no-such-adapter"]
     assert "unknown condition" in data["notes"]["telepathy"]
+    assert "must be a number" in data["notes"]["both:loud"]
 
     from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah
     # Same seed, same numbers (the judge now comes from the cache; generation is seeded).
     from engine.generate import SamplingOptions
 
-    writer = make_writer(real_lm, "Jane Austen", SamplingOptions(seed=3), "en")
+    writer = Writer(real_lm, "Jane Austen", SamplingOptions(seed=3), "en")
     again = evaluate_conditions(
         candidates / "austen", {"base": writer}, n=2, seed=3, candidates_dir=candidates,
         lm=real_lm, judge_config=JudgeConfig(min_words=60, max_words=120, train_per_author=60, seed=3),

@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     style.add_argument("--candidates", help="folder of candidate author folders the judge chooses "
                                             "among (default: the corpora of the same language)")
     style.add_argument("--conditions", default="base",
-                       help="comma-separated: base, exemplars, steering, lora:<adapter dir or name>")
+                       help="comma-separated: base, exemplars, steering[:S], both[:S] (exemplars + "
+                            "steering at strength S), lora:<adapter dir or name>")
     style.add_argument("-n", type=int, default=40, help="held-out passages (default 40)")
     style.add_argument("--seed", type=int, default=0)
     style.add_argument("--model", help="base model (default: the bundled one)")
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     style.add_argument("--no-perplexity", action="store_true", help="skip the fluency column")
     style.add_argument("--judge-train-per-author", type=int, default=None,
                        help="training passages per candidate author for the judge (default 1500)")
+    style.add_argument("--steering-strength", type=float, default=None,
+                       help="strength for steering/both without ':S' (default: engine.persona's)")
+    style.add_argument("--steering-neutral", choices=("plain", "index"), default="plain",
+                       help="steering reference: built-in plain prose, or the other candidate "
+                            "authors' training works")
+    style.add_argument("--batch", type=int, default=8, help="passages decoded together (default 8)")
     clikit.add_output_options(style)
 
     judge = sub.add_parser("judge", help="train (or load) the authorship judge and report its "
@@ -63,7 +70,11 @@ def _style(args) -> int:
         "neutralizer": args.neutralizer, "min_words": args.min_words, "max_words": args.max_words,
         "temperature": args.temperature, "perplexity": not args.no_perplexity,
         "judge_train_per_author": args.judge_train_per_author,
+        "steering_strength": args.steering_strength, "steering_neutral": args.steering_neutral,
+        "batch_size": args.batch,
     })
+    if args.batch < 1:
+        raise KillahError(f"--batch must be at least 1, got {args.batch}")
     report, run_dir = run(config, progress=clikit.log)
     data = report.to_dict()
     data["run_dir"] = str(run_dir)

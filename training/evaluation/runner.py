@@ -69,6 +69,9 @@ class StyleEvalConfig:
     repetition_penalty: float = 1.1
     perplexity: bool = True
     judge_train_per_author: int = JudgeConfig.train_per_author
+    steering_strength: float | None = None  # None: engine.persona's default
+    steering_neutral: str = "plain"  # "plain" or "index" (the other candidate authors)
+    batch_size: int = 8  # passages decoded together
 
     @classmethod
     def from_dict(cls, d: dict) -> "StyleEvalConfig":
@@ -181,11 +184,13 @@ def evaluate_conditions(
     judge_config: JudgeConfig | None = None,
     progress: Callable[[str], None] | None = None,
     notes: Mapping[str, str] | None = None,
+    batch_size: int = 8,
 ) -> Report:
     """Score each condition's passages (and the real ones) for one target author.
 
     `lm` (optional) is the model perplexity is measured under; without it the
-    fluency column is left out.
+    fluency column is left out. A condition with a `many(descriptions, words)`
+    method writes `batch_size` passages at a time (one decoding batch).
     """
     from training.neutralize import describe_chunk, make_neutralizer
 
@@ -215,10 +220,15 @@ def evaluate_conditions(
     outputs: dict[str, list[str]] = {REAL: list(originals)}
     for cond, write in conditions.items():
         tic = time.perf_counter()
-        outs = []
-        for i, (d, w) in enumerate(zip(desc_texts, asked)):
-            say(f"{cond}: passage {i + 1}/{len(originals)}")
-            outs.append(write(d, w))
+        outs: list[str] = []
+        many = getattr(write, "many", None)
+        step = batch_size if many is not None else 1
+        for i in range(0, len(desc_texts), step):
+            say(f"{cond}: passages {i + 1}-{min(i + step, len(desc_texts))}/{len(originals)}")
+            if many is not None:
+                outs.extend(many(desc_texts[i:i + step], asked[i:i + step]))
+            else:
+                outs.append(write(desc_texts[i], asked[i]))
         outputs[cond] = outs
         timings[cond] = time.perf_counter() - tic
 
@@ -257,43 +267,98 @@ def _passage_seed(seed: int, description: str) -> int:
     return int(hashlib.sha256(f"{seed}:{description}".encode()).hexdigest()[:8], 16)
 
 
-def make_writer(lm, author_name: str, options, lang: str, transforms: Sequence = (),
-                exemplars: Callable[[str], list[str]] | None = None, prompt_fn=None) -> Condition:
-    """A condition that writes with engine.generate from the restyle prompt."""
-    from engine import tasks
-    from engine.generate import generate
+class Writer:
+    """A condition that writes with engine.generate from the restyle prompt.
 
-    factor = TOKENS_PER_WORD.get(lang, 2.0)
+    Called with one description it generates one passage; `many()` writes a
+    list of them as one decoding batch (engine.generate.generate_batch), the
+    fast path on a bandwidth-bound machine. The two paths sample differently
+    (one random stream per batch), so a run uses one or the other throughout.
+    """
 
-    def write(description: str, words: int) -> str:
-        ex = exemplars(description) if exemplars else ()
-        if prompt_fn is not None:
-            prompt = prompt_fn(description, words, ex)
-        else:
-            prompt = tasks.restyle_prompt(description, author_name, words, exemplars=ex)
-        opts = options.replace(max_tokens=max(16, int(words * factor)),
-                               seed=_passage_seed(options.seed or 0, description))
-        return generate(lm, prompt, opts, transforms=transforms).text.strip()
+    def __init__(self, lm, author_name: str, options, lang: str, transforms: Sequence = (),
+                 exemplars: Callable[[str], list[str]] | None = None, prompt_fn=None):
+        self.lm, self.author_name, self.options = lm, author_name, options
+        self.transforms, self.exemplars, self.prompt_fn = tuple(transforms), exemplars, prompt_fn
+        self.factor = TOKENS_PER_WORD.get(lang, 2.0)
 
-    return write
+    def prompt(self, description: str, words: int):
+        from engine import tasks
+
+        ex = self.exemplars(description) if self.exemplars else ()
+        if self.prompt_fn is not None:
+            return self.prompt_fn(description, words, ex)
+        return tasks.restyle_prompt(description, self.author_name, words, exemplars=ex)
+
+    def sampling(self, description: str, words: int):
+        return self.options.replace(max_tokens=max(16, int(words * self.factor)),
+                                    seed=_passage_seed(self.options.seed or 0, description))
+
+    def __call__(self, description: str, words: int) -> str:
+        from engine.generate import generate
+
+        return generate(self.lm, self.prompt(description, words), self.sampling(description, words),
+                        transforms=self.transforms).text.strip()
+
+    def many(self, descriptions: Sequence[str], words: Sequence[int]) -> list[str]:
+        from engine.generate import generate_batch
+
+        prompts = [self.prompt(d, w) for d, w in zip(descriptions, words)]
+        options = [self.sampling(d, w) for d, w in zip(descriptions, words)]
+        return [c.text.strip() for c in generate_batch(self.lm, prompts, options,
+                                                       transforms=self.transforms)]
 
 
 def _persona_conditioning(lm, author: str, split: AuthorSplit, config: StyleEvalConfig, run_dir: Path,
-                          strengths: dict):
-    """A persona built from a sample of the target's judge-training works (never its held-out ones)."""
+                          cands: Mapping[str, Path]):
+    """A persona built from a sample of the target's judge-training works (never its held-out ones).
+
+    With `steering_neutral="index"` the other candidate authors' training passages
+    are indexed beside it (not part of the persona) as the steering vector's
+    neutral reference, as in research/style-baselines.md.
+    """
     from engine.atomic import write_text
+    from engine.index import IndexStore, sync
     from engine.persona import PersonaConditioning, PersonaStrengths, build_persona_from_folder
 
+    jc = config.judge_config()
     source = run_dir / "persona_source"
-    passages = author_passages(split, "train", config.judge_config(), limit=300, seed=config.seed)
+    passages = author_passages(split, "train", jc, limit=300, seed=config.seed)
     write_text(source / f"{author}.txt", "\n\n".join(p for p, _w in passages) + "\n")
+    if config.steering_neutral == "index":
+        others = run_dir / "neutral_source"
+        for other, folder in sorted(cands.items()):
+            if other == author:
+                continue
+            texts = author_passages(split_works(folder, jc), "train", jc, limit=40, seed=config.seed)
+            write_text(others / f"{other}.txt", "\n\n".join(p for p, _w in texts) + "\n")
+        store = IndexStore()
+        sync(store, folders=[store.add_folder(others)], embed=False)
     name = f"eval-{author}-{hashlib.sha256(str(source).encode()).hexdigest()[:8]}"
     build_persona_from_folder(source, name=name)
-    return PersonaConditioning.open(name, lm, PersonaStrengths(**strengths))
+    return PersonaConditioning.open(
+        name, lm, PersonaStrengths(exemplars=3, steering=0.0, neutral=config.steering_neutral))
+
+
+PERSONA_CONDITIONS = ("exemplars", "steering", "both")
+
+
+def _persona_condition(cond: str) -> tuple[str, float | None] | None:
+    """'steering' / 'both' / 'exemplars', optionally ':<strength>' -> (kind, strength)."""
+    kind, _, strength = cond.partition(":")
+    if kind not in PERSONA_CONDITIONS:
+        return None
+    if not strength:
+        return kind, None
+    try:
+        return kind, float(strength)
+    except ValueError:
+        raise KillahError(f"{cond}: the steering strength after ':' must be a number") from None
 
 
 def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
-                     config: StyleEvalConfig, run_dir: Path, lang: str
+                     config: StyleEvalConfig, run_dir: Path, lang: str,
+                     cands: Mapping[str, Path] | None = None,
                      ) -> tuple[dict[str, Condition], dict[str, str]]:
     """Named conditions that can be built now; the others come back as notes saying why not."""
     from engine.generate import SamplingOptions
@@ -303,32 +368,28 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
     author_name = display_name(author)
     conds: dict[str, Condition] = {}
     notes: dict[str, str] = {}
-    persona = None  # built once, shared by exemplars and steering
+    persona = None  # built once, shared by exemplars, steering and both
     for cond in names:
         try:
             if cond == "base":
-                conds[cond] = make_writer(lm, author_name, options, lang)
-            elif cond in ("exemplars", "steering"):
-                try:
-                    import engine.persona  # noqa: F401
-                except ImportError as e:
-                    notes[cond] = f"skipped: engine.persona is not available ({e})"
-                    continue
-                if persona is None:
-                    persona = _persona_conditioning(lm, author, split, config, run_dir,
-                                                    {"exemplars": 3, "steering": 0.0})
-                if cond == "exemplars":
-                    conds[cond] = make_writer(lm, author_name, options, lang, exemplars=persona.exemplars)
-                else:
-                    from engine.persona.steering import DEFAULT_STRENGTH
+                conds[cond] = Writer(lm, author_name, options, lang)
+            elif (spec := _persona_condition(cond)) is not None:
+                from engine.persona.steering import DEFAULT_STRENGTH
 
-                    steered = persona.with_strengths(exemplars=0, steering=DEFAULT_STRENGTH)
-                    conds[cond] = make_writer(lm, author_name, options, lang,
-                                              transforms=steered.transforms())
+                kind, strength = spec
+                if persona is None:
+                    persona = _persona_conditioning(lm, author, split, config, run_dir, cands or {})
+                steer = 0.0 if kind == "exemplars" else (
+                    strength if strength is not None else config.steering_strength or DEFAULT_STRENGTH)
+                shots = 0 if kind == "steering" else 3
+                conditioned = persona.with_strengths(exemplars=shots, steering=steer)
+                conds[cond] = Writer(lm, author_name, options, lang, transforms=conditioned.transforms(),
+                                     exemplars=conditioned.exemplars if shots else None)
             elif cond.startswith("lora:"):
                 conds[cond] = _lora_writer(cond[5:], lm, author_name, options, lang)
             else:
-                notes[cond] = "skipped: unknown condition (use base, exemplars, steering, lora:<adapter>)"
+                notes[cond] = ("skipped: unknown condition (use base, exemplars, steering[:S], "
+                               "both[:S], lora:<adapter>)")
         except ImportError as e:
             notes[cond] = f"skipped: not available yet ({e})"
         except KillahError as e:
@@ -351,7 +412,7 @@ def _lora_writer(spec: str, lm, author_name: str, options, lang: str) -> Conditi
     def prompt_fn(description: str, words: int, exemplars):
         return adapter.restyle_prompt(description, words, exemplars, key=description)
 
-    return make_writer(lm, adapter.author or author_name, options, lang, transforms=(stack,),
+    return Writer(lm, adapter.author or author_name, options, lang, transforms=(stack,),
                        prompt_fn=prompt_fn)
 
 
@@ -370,7 +431,7 @@ def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) 
     lang = detect_lang(split.test[0].read_text("utf-8")[:20000])
     say(f"loading model {config.model or 'bundled'}")
     lm = load_model(config.model)
-    conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang)
+    conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang, cands)
     cfg = asdict(config)
     cfg.update({"target": name, "target_dir": str(target_dir), "model_id": lm.model_id,
                 "model_fingerprint": lm.fingerprint,
@@ -380,7 +441,7 @@ def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) 
     report = evaluate_conditions(
         target_dir, conds, n=config.n, seed=config.seed, candidates_dir=config.candidates,
         author=name, neutralizer=config.neutralizer, lm=lm if config.perplexity else None,
-        judge_config=config.judge_config(), progress=say, notes=notes,
+        judge_config=config.judge_config(), progress=say, notes=notes, batch_size=config.batch_size,
     )
     if config.candidates is None:
         report.candidates = sorted(cands)
