@@ -11,6 +11,7 @@ persona, model and layers, and recomputed when the persona's documents change.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -20,12 +21,12 @@ import numpy as np
 from engine.index.store import IndexStore
 from engine.persona import steering
 from engine.persona.exemplars import StyleScore, persona_embedding, select_exemplars, style_similarity
-from engine.persona.neutral import neutral_paragraphs
+from engine.persona.neutral import neutral_paragraphs, reference_paragraphs
 from engine.persona.persona import Persona, PersonaData, get_persona
 from engine.tasks import exemplar_block
 
 STEERING_SAMPLE = 120  # persona paragraphs used for the mean hidden state
-NEUTRAL_CHOICES = ("plain", "index")
+NEUTRAL_CHOICES = ("reference", "plain", "index")
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,9 @@ class PersonaStrengths:
                             metadata={"help": "multiplier of the style steering vector (0 = off)"})
     layers: tuple[int, ...] | None = field(
         default=None, metadata={"help": "decoder layers to steer (default: one just before the middle)"})
-    neutral: str = field(default="plain", metadata={
-        "help": "neutral reference: 'plain' (built-in plain paragraphs) or 'index' (indexed prose "
-                "outside the persona's folders)"})
+    neutral: str = field(default="reference", metadata={
+        "help": "neutral reference: 'reference' (built-in mixed-author prose), 'plain' (built-in "
+                "plain paragraphs) or 'index' (indexed prose outside the persona's folders)"})
 
     def __post_init__(self):
         if self.exemplars < 0 or self.steering < 0:
@@ -112,7 +113,9 @@ class PersonaConditioning:
     # -- cached steering vectors ---------------------------------------------------
     def _vectors(self, layers: Sequence[int]) -> tuple[dict[int, np.ndarray], str]:
         model_id = getattr(self.lm, "fingerprint", None) or getattr(self.lm, "model_id", "model")
-        kind = f"steering:{self.strengths.neutral}:" + ",".join(str(x) for x in layers)
+        neutral = self._neutral_texts()
+        digest = hashlib.sha256("\n\n".join(neutral).encode()).hexdigest()[:12]
+        kind = f"steering:{self.strengths.neutral}:{digest}:" + ",".join(str(x) for x in layers)
         fingerprint = self.data.fingerprint
         row = self.store.db.execute(
             "SELECT fingerprint, data FROM persona_cache WHERE persona = ? AND model = ? AND kind = ?",
@@ -120,8 +123,7 @@ class PersonaConditioning:
         key = f"{self.persona.name}:{fingerprint}:{kind}"
         if row and row[0] == fingerprint:
             return steering.unpack(row[1]), key
-        vectors = steering.steering_vectors(self.lm, self._persona_sample(), self._neutral_texts(),
-                                            layers)
+        vectors = steering.steering_vectors(self.lm, self._persona_sample(), neutral, layers)
         with self.store.db.atomic():
             self.store.db["persona_cache"].upsert(
                 {"persona": self.persona.name, "model": model_id, "kind": kind,
@@ -140,6 +142,10 @@ class PersonaConditioning:
     def _neutral_texts(self) -> list[str]:
         if self.strengths.neutral == "plain":
             return neutral_paragraphs(160)
+        if self.strengths.neutral == "reference":
+            from engine.index.features import guess_language
+
+            return reference_paragraphs(guess_language(" ".join(self._persona_sample()[:20])))
         own = set(int(i) for i in self.data.ids)
         rows = self.store.db.execute(
             "SELECT id, text FROM paragraphs WHERE words BETWEEN 25 AND 300 ORDER BY id").fetchall()

@@ -1,4 +1,8 @@
-"""A neutral reference set: plain, modern, unmarked paragraphs, built deterministically.
+"""Neutral reference sets for the steering vector.
+
+`reference_paragraphs` (the default) is mixed public-domain prose of many authors:
+subtracting it leaves what sets the persona apart from prose in general.
+`neutral_paragraphs` is the older alternative, plain template prose:
 
 The steering vector is "the persona's mean hidden state minus that of neutral
 prose". A user's index usually holds only their own writing, so the neutral
@@ -11,6 +15,7 @@ machine, so a persona's vector depends only on its documents and the model.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 _SUBJECTS = (
     "The meeting", "The new library", "Our neighbour", "The train to the city", "The weather report",
@@ -59,3 +64,23 @@ def neutral_paragraphs(n: int = 160, seed: int = 0) -> list[str]:
                 sentences.append(rng.choice(_FOLLOWUPS))
         out.append(" ".join(sentences))
     return out
+
+
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "resources" / "persona"
+
+
+def reference_paragraphs(lang: str = "en") -> list[str]:
+    """The built-in mixed-author reference (resources/persona/reference_<lang>.txt).
+
+    Public-domain prose, 20 paragraphs from each author of the shared corpora (built by
+    resources/persona/make_reference.py); English for a language without its own set.
+    """
+    path = REFERENCE_DIR / f"reference_{lang}.txt"
+    if not path.is_file():
+        path = REFERENCE_DIR / "reference_en.txt"
+    try:
+        text = path.read_text("utf-8")
+    except OSError as e:
+        raise FileNotFoundError(f"steering reference missing: {path} ({e.strerror}); "
+                                "reinstall Killah or choose neutral='plain'") from e
+    return [p for p in text.split("\n\n") if p.strip()]

@@ -18,7 +18,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-DEFAULT_STRENGTH = 0.5  # measured on Gemma 3 270M with the plain reference: docs/persona.md
+DEFAULT_STRENGTH = 2.0  # with the mixed-author reference, tuned on Dickens with the style harness: docs/persona.md
 MAX_TOKENS = 128
 BATCH = 8
 

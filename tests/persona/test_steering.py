@@ -8,7 +8,7 @@ import pytest
 
 from engine.persona.steering import (SteeringTransform, decoder_layers, default_layers,
                                      mean_hidden_states, steering_vectors)
-from engine.persona.neutral import neutral_paragraphs
+from engine.persona.neutral import neutral_paragraphs, reference_paragraphs
 
 PROMPT = "It is a truth universally acknowledged, that a single man"
 
@@ -99,6 +99,19 @@ def test_neutral_set_is_deterministic_and_plain():
     a, b = neutral_paragraphs(20), neutral_paragraphs(20)
     assert a == b and len(set(a)) == 20
     assert all(50 <= len(p.split()) <= 150 and '"' not in p for p in a)
+
+
+def test_reference_set_is_mixed_prose_in_the_persona_language():
+    """The default neutral reference: many authors' paragraphs, English or Russian."""
+    from engine.index.features import guess_language
+    from engine.persona import PersonaStrengths
+
+    assert PersonaStrengths().neutral == "reference"
+    en, ru = reference_paragraphs("en"), reference_paragraphs("ru")
+    assert len(en) >= 200 and len(ru) >= 100 and len(set(en)) == len(en)
+    assert all(60 <= len(p.split()) <= 150 for p in en)
+    assert {guess_language(p) for p in en} == {"en"} and {guess_language(p) for p in ru} == {"ru"}
+    assert reference_paragraphs("fr") == en  # no set of its own: English
 
 
 @pytest.mark.real_model

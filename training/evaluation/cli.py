@@ -41,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training passages per candidate author for the judge (default 1500)")
     style.add_argument("--steering-strength", type=float, default=None,
                        help="strength for steering/both without ':S' (default: engine.persona's)")
-    style.add_argument("--steering-neutral", choices=("plain", "index"), default="plain",
-                       help="steering reference: built-in plain prose, or the other candidate "
-                            "authors' training works")
+    style.add_argument("--steering-neutral", choices=("reference", "plain", "index"),
+                       default="reference",
+                       help="steering reference: built-in mixed-author prose (the app's default), "
+                            "built-in plain prose, or the other candidate authors' training works")
     style.add_argument("--batch", type=int, default=8, help="passages decoded together (default 8)")
     clikit.add_output_options(style)
 

@@ -70,7 +70,7 @@ class StyleEvalConfig:
     perplexity: bool = True
     judge_train_per_author: int = JudgeConfig.train_per_author
     steering_strength: float | None = None  # None: engine.persona's default
-    steering_neutral: str = "plain"  # "plain" or "index" (the other candidate authors)
+    steering_neutral: str = "reference"  # "reference", "plain" or "index" (the other candidates)
     batch_size: int = 8  # passages decoded together
 
     @classmethod
