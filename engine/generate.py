@@ -389,8 +389,6 @@ def generate_candidates(
     different min-p values). `on_token(i, text)` streams each candidate's text.
     Cancellation returns what each candidate has so far.
     """
-    from mlx_lm.generate import BatchGenerator
-
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     opts = _per_candidate(options, n)
@@ -403,12 +401,7 @@ def generate_candidates(
         if opts[0].seed is not None:
             mx.random.seed(opts[0].seed)
         cache, _ = _prefill(lm, ids, _transform_key(transforms), reuse_prompt_cache)
-        gen = BatchGenerator(
-            lm.model,
-            stop_tokens=[[t] for t in eos],
-            completion_batch_size=max(n, 1),
-            prefill_batch_size=max(n, 1),
-        )
+        gen = _batch_generator(lm, n, eos)
         try:
             uids = gen.insert(
                 [ids[-1:]] * n,
@@ -422,11 +415,7 @@ def generate_candidates(
                                       tokenizer, eos, cancel, on_token)
         finally:
             gen.close()
-    return [
-        Completion(s.text(), s.tokens, s.logprobs, s.finish or "length", len(ids),
-                   len(s.tokens) / max(elapsed, 1e-9), o)
-        for s, o in zip(states, opts)
-    ]
+    return _completions(states, opts, [len(ids)] * n, elapsed)
 
 
 def generate_batch(
@@ -447,8 +436,6 @@ def generate_batch(
     batch's output depends on its composition: same prompts, same seed, same
     text. No prompt cache (each prompt is new).
     """
-    from mlx_lm.generate import BatchGenerator
-
     if not prompts:
         return []
     n = len(prompts)
@@ -461,12 +448,7 @@ def generate_batch(
     with lm.lock, _applied(lm.model, transforms):
         if opts[0].seed is not None:
             mx.random.seed(opts[0].seed)
-        gen = BatchGenerator(
-            lm.model,
-            stop_tokens=[[t] for t in eos],
-            completion_batch_size=n,
-            prefill_batch_size=n,
-        )
+        gen = _batch_generator(lm, n, eos)
         try:
             uids = gen.insert(
                 [ids for ids, _ in encoded],
@@ -478,10 +460,22 @@ def generate_batch(
                                       tokenizer, eos, cancel, on_token)
         finally:
             gen.close()
+    return _completions(states, opts, [len(ids) for ids, _ in encoded], elapsed)
+
+
+def _batch_generator(lm, n: int, eos: set[int]):
+    from mlx_lm.generate import BatchGenerator
+
+    return BatchGenerator(lm.model, stop_tokens=[[t] for t in eos],
+                          completion_batch_size=n, prefill_batch_size=n)
+
+
+def _completions(states: Sequence["_CandidateState"], opts: Sequence[SamplingOptions],
+                 prompt_tokens: Sequence[int], elapsed: float) -> list[Completion]:
     return [
-        Completion(s.text(), s.tokens, s.logprobs, s.finish or "length", len(ids),
+        Completion(s.text(), s.tokens, s.logprobs, s.finish or "length", p,
                    len(s.tokens) / max(elapsed, 1e-9), o)
-        for s, o, (ids, _) in zip(states, opts, encoded)
+        for s, o, p in zip(states, opts, prompt_tokens)
     ]
 
 
