@@ -59,3 +59,18 @@ def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah
         lm=real_lm, judge_config=JudgeConfig(min_words=60, max_words=120, train_per_author=60, seed=3),
     ).to_dict()
     assert again["rows"] == data["rows"]
+
+
+def test_author_dir_points_at_any_folder_of_works(candidates, tmp_path):
+    """--author-dir: a target outside the corpora (how the held-out final evaluation runs)."""
+    from engine.errors import KillahError
+    from training.evaluation.runner import resolve_target
+
+    target = tmp_path / "someone"
+    target.mkdir()
+    (target / "book.txt").write_text("It was a quiet town. Nobody came.\n", encoding="utf-8")
+    name, folder, cands = resolve_target(None, str(target), str(candidates))
+    assert name == "someone" and folder == target
+    assert set(cands) == {"austen", "melville", "wilde", "someone"}
+    with pytest.raises(KillahError, match="author folder not found"):
+        resolve_target(None, str(tmp_path / "missing"), str(candidates))
