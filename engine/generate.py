@@ -266,6 +266,15 @@ def _applied(model, transforms: Sequence[Transform]):
             undo()
 
 
+@contextlib.contextmanager
+def _session(lm, transforms: Sequence[Transform], seed: int | None):
+    """One generation call: the model to itself, the transforms applied, the random stream seeded."""
+    with lm.lock, _applied(lm.model, transforms):
+        if seed is not None:
+            mx.random.seed(seed)
+        yield
+
+
 def _transform_key(transforms: Sequence[Transform]) -> tuple:
     return tuple(getattr(t, "cache_key", None) or id(t) for t in transforms)
 
@@ -293,9 +302,7 @@ def stream_generate(
     stops = _StopMatcher((*options.stop, *prompt_stops))
     eos = set(lm.tokenizer.eos_token_ids)
     processors = [*options.make_logits_processors(), *logits_processors]
-    with lm.lock, _applied(lm.model, transforms):
-        if options.seed is not None:
-            mx.random.seed(options.seed)
+    with _session(lm, transforms, options.seed):
         tic = time.perf_counter()
         cache, reused = _prefill(lm, ids, _transform_key(transforms), reuse_prompt_cache)
         detok = _fresh_detok(lm.tokenizer)
@@ -397,9 +404,7 @@ def generate_candidates(
         raise ValueError("the prompt is empty")
     tokenizer = lm.tokenizer
     eos = set(tokenizer.eos_token_ids)
-    with lm.lock, _applied(lm.model, transforms):
-        if opts[0].seed is not None:
-            mx.random.seed(opts[0].seed)
+    with _session(lm, transforms, opts[0].seed):
         cache, _ = _prefill(lm, ids, _transform_key(transforms), reuse_prompt_cache)
         gen = _batch_generator(lm, n, eos)
         try:
@@ -445,9 +450,7 @@ def generate_batch(
         raise ValueError("a prompt is empty")
     tokenizer = lm.tokenizer
     eos = set(tokenizer.eos_token_ids)
-    with lm.lock, _applied(lm.model, transforms):
-        if opts[0].seed is not None:
-            mx.random.seed(opts[0].seed)
+    with _session(lm, transforms, opts[0].seed):
         gen = _batch_generator(lm, n, eos)
         try:
             uids = gen.insert(

@@ -379,8 +379,10 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
                 kind, strength = spec
                 if persona is None:
                     persona = _persona_conditioning(lm, author, split, config, run_dir, cands or {})
-                steer = 0.0 if kind == "exemplars" else (
-                    strength if strength is not None else config.steering_strength or DEFAULT_STRENGTH)
+                if strength is None:
+                    strength = (DEFAULT_STRENGTH if config.steering_strength is None
+                                else config.steering_strength)
+                steer = 0.0 if kind == "exemplars" else strength
                 shots = 0 if kind == "steering" else 3
                 conditioned = persona.with_strengths(exemplars=shots, steering=steer)
                 conds[cond] = Writer(lm, author_name, options, lang, transforms=conditioned.transforms(),
