@@ -125,10 +125,9 @@ class Adapter:
     def restyle_prompt(self, description: str, word_count: int, exemplars: Sequence[str] = (), key: str = ""):
         """The restyle prompt this adapter was trained on, with its perturbation applied."""
         from engine import tasks
-        from engine.perturb import perturb_input
 
-        described = perturb_input(description, self.perturbation, key=key)
-        return tasks.restyle_prompt(described, self.author or "the author", word_count, exemplars)
+        return tasks.restyle_prompt(description, self.author or "the author", word_count, exemplars,
+                                    perturbation=self.perturbation, key=key)
 
 
 def load_adapter(path: str | Path) -> Adapter:

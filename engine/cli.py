@@ -32,7 +32,8 @@ def add_sampling_options(parser: argparse.ArgumentParser, **defaults) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name, f.default)
         kind = int if f.name in ("top_k", "max_tokens", "repetition_context_size", "seed") else float
-        parser.add_argument(flag, type=kind, default=default, help=f"{f.metadata['help']} (default: {default})")
+        shown = "the task's length budget" if f.name == "max_tokens" and default is None else default
+        parser.add_argument(flag, type=kind, default=default, help=f"{f.metadata['help']} (default: {shown})")
 
 
 def sampling_from_args(args: argparse.Namespace):
@@ -93,11 +94,11 @@ def models_main(argv: list[str]) -> int:
 # -- killah generate / continue ------------------------------------------------
 
 
-def _stream_to_stdout(lm, prompt, options, as_json: bool) -> dict:
+def _stream_to_stdout(lm, prompt, options, as_json: bool, transforms: tuple = ()) -> dict:
     from engine.generate import stream_generate
 
     parts, last = [], None
-    for r in stream_generate(lm, prompt, options):
+    for r in stream_generate(lm, prompt, options, transforms=transforms):
         parts.append(r.text)
         if not as_json:
             sys.stdout.write(r.text)
@@ -132,20 +133,26 @@ def generate_main(argv: list[str]) -> int:
 
 
 def continue_main(argv: list[str]) -> int:
+    from engine.style import add_style_options, style_from_args
+
     parser = argparse.ArgumentParser(prog="killah continue", description="Stream a continuation of the end of a file.")
     parser.add_argument("--file", required=True, type=Path, help="a UTF-8 text file ('-' reads stdin)")
     parser.add_argument("--context-chars", type=int, default=4000, help="how much of the file's end to use")
     add_model_options(parser)
-    add_sampling_options(parser, max_tokens=120)
+    add_sampling_options(parser, max_tokens=tasks.DEFAULT_TOKENS["continue"])
+    add_style_options(parser)
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
+    style = style_from_args(args)
     text = _read_text(args.file)
     if not text.strip():
         raise KillahError(f"{args.file} is empty: nothing to continue")
     options = sampling_from_args(args)
     lm = load_from_args(args)
-    prompt = tasks.continue_prompt(text[-args.context_chars:])
-    result = _stream_to_stdout(lm, prompt, options, args.json)
+    active = style.open(lm, progress=clikit.log)
+    context = text[-args.context_chars:]
+    result = _stream_to_stdout(lm, active.prompt("continue", context), options, args.json,
+                               transforms=active.transforms("continue"))
     if args.json:
         clikit.emit(args, result)
     return 0
@@ -168,33 +175,47 @@ def _read_text(path: Path) -> str:
 
 
 def rephrase_main(argv: list[str]) -> int:
+    from engine.style import add_style_options, style_from_args
+
     parser = argparse.ArgumentParser(prog="killah rephrase", description="Print N rephrasings of a text, generated as one batch.")
     parser.add_argument("text", help="the text to rephrase ('-' reads stdin)")
     parser.add_argument("-n", type=int, default=4, help="how many candidates (default: 4)")
+    parser.add_argument("--mode", choices=tasks.REWRITE_MODES, default="rephrase",
+                        help="rephrase, a preset (formal, casual, shorter, longer) or like_me "
+                             "(in the voice of --persona or a style --adapter); default: rephrase")
     parser.add_argument("--show-scores", action="store_true",
                         help="rank the candidates best first with the writing-quality reward model (min-p varied per candidate) and show their scores")
     add_model_options(parser)
-    add_sampling_options(parser, max_tokens=80)
+    add_sampling_options(parser, max_tokens=None)
+    add_style_options(parser)
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
+    style = style_from_args(args)
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise KillahError("nothing to rephrase: the text is empty")
     if args.n < 1:
         raise KillahError(f"-n must be at least 1, got {args.n}")
+    if args.max_tokens is None:
+        args.max_tokens = tasks.max_tokens(args.mode, text)
     from engine.generate import generate_candidates
 
     options = sampling_from_args(args)
     lm = load_from_args(args)
+    active = style.open(lm, progress=clikit.log)
+    if not active.offers(args.mode):
+        raise KillahError(f"--mode {args.mode} needs --persona (with --exemplars > 0) or a style --adapter")
+    prompt, transforms = active.prompt(args.mode, text), active.transforms(args.mode)
     if args.show_scores:
         from engine.quality.rerank import rerank
 
-        ranked = rerank(lm, tasks.rephrase_prompt(text), args.n, options)
+        ranked = rerank(lm, prompt, args.n, options, transforms=transforms,
+                        persona_profile=active.quality_profile)
         data = {"original": text, "candidates": [r.to_dict() for r in ranked]}
         clikit.emit(args, data, human=lambda d: "\n".join(
             f"{i + 1}. [{c['score']:.1f}/10] {c['text']}" for i, c in enumerate(d["candidates"])))
         return 0
-    cands = generate_candidates(lm, tasks.rephrase_prompt(text), args.n, options)
+    cands = generate_candidates(lm, prompt, args.n, options, transforms=transforms)
     data = {
         "original": text,
         "candidates": [

@@ -3,8 +3,9 @@
 A LoRA trained on degraded inputs expects the same degradation when it runs:
 an adapter trained with 8% input noise must see 8% noise at inference too. So
 the settings travel in the adapter's metadata.json ("perturbation"), and both
-the training pipeline (training/augment.py) and the app (engine/adapters.py,
-`StyleAdapter.restyle_prompt`) call `perturb_input` with them.
+the training pipeline (training/augment.py) and the prompts the app builds
+(engine/tasks.py's restyle frame, with the active style adapter's settings from
+engine/style.py) call `perturb_input` with them.
 
 Everything here is deterministic for a given seed and text, and needs no model.
 """

@@ -7,13 +7,20 @@ prompts with the same ones. Base models have no chat template: everything here
 is plain text, and nothing calls `apply_chat_template`.
 
 Each task turns its inputs into a `Prompt`: the text fed to the model, plus the
-stop strings that end the answer.
+stop strings that end the answer. `build(mode, text, ...)` is the one entry the
+app and the command line use for every mode (continue, rephrase, the four
+presets, "like me", story), and `max_tokens(mode, text)` is each mode's length
+budget. What the active style changes in a prompt (the style adapter's author
+and the input perturbation it was trained with) comes in as `PromptSettings`,
+made by `engine.style.ActiveStyle`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+
+from engine.perturb import PerturbationSettings, perturb_input
 
 TASKS = ("continue", "rephrase", "story", "restyle")
 
@@ -87,25 +94,34 @@ def restyle_prompt(
     author: str,
     word_count: int,
     exemplars: Sequence[str] = (),
+    perturbation: PerturbationSettings | dict | None = None,
+    key: str = "",
 ) -> Prompt:
     """The style-LoRA format: description in, the author's prose out.
 
-    The training pipeline appends the original passage to exactly this text.
+    The training pipeline appends the original passage to exactly this text, with
+    the description already perturbed (training/augment.py); at inference the
+    style adapter's `perturbation` is applied here, so the adapter sees the input
+    it learned on. `key` varies the noise between calls that share a description.
     """
-    text = RESTYLE_TEMPLATE.format(
-        word_count=int(word_count), author=author, description=description.strip()
-    )
+    described = perturb_input(description.strip(), perturbation, key=key)
+    text = RESTYLE_TEMPLATE.format(word_count=int(word_count), author=author, description=described)
     return Prompt(exemplar_block(exemplars) + text, stop=(), task="restyle")
 
 
-def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = ()) -> Prompt:
-    """'Make it more formal / casual / shorter / longer' as a rewrite of `text`."""
+def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
+                          perturbation: PerturbationSettings | dict | None = None) -> Prompt:
+    """'Make it more formal / casual / shorter / longer' as a rewrite of `text` (restyle frame).
+
+    A perturbation (the active style adapter's) applies to the passage, never to the request.
+    """
     if preset not in RESTYLE_PRESETS:
         raise ValueError(f"unknown restyle preset {preset!r}: choose one of {sorted(RESTYLE_PRESETS)}")
     words = len(text.split())
     target = {"shorter": max(3, words * 2 // 3), "longer": words * 3 // 2}.get(preset, words)
+    passage = perturb_input(text.strip(), perturbation)
     return restyle_prompt(
-        f"{text.strip()}\n\n(Rewrite the passage above {RESTYLE_PRESETS[preset]}.)",
+        f"{passage}\n\n(Rewrite the passage above {RESTYLE_PRESETS[preset]}.)",
         author="the same writer",
         word_count=target,
         exemplars=exemplars,
@@ -150,14 +166,86 @@ def neutralize_plain_prompt(passage: str, lang: str = "en") -> str:
     return f"{instruction}\n\nPassage:\n{passage.strip()}\n\nDescription:"
 
 
-def build(task: str, text: str, **kwargs) -> Prompt:
-    """Dispatch by task name (for the command line and the app)."""
-    if task == "continue":
-        return continue_prompt(text, **kwargs)
-    if task == "rephrase":
-        return rephrase_prompt(text, **kwargs)
-    if task == "story":
-        return story_prompt(text, **kwargs)
-    if task == "restyle":
-        return restyle_prompt(text, **kwargs)
-    raise ValueError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
+# -- every mode the app and the command line offer -------------------------------------------
+
+PRESETS = tuple(RESTYLE_PRESETS)
+REWRITE_MODES = ("rephrase", *PRESETS, "like_me")
+MODES = ("continue", *REWRITE_MODES, "story")
+MODE_LABELS = {"continue": "Continue", "rephrase": "Rephrase", "formal": "Formal", "casual": "Casual",
+               "shorter": "Shorter", "longer": "Longer", "like_me": "Like me", "story": "Story"}
+# Modes whose prompt takes the persona's exemplars: the ones meant to sound like the writer.
+EXEMPLAR_MODES = ("continue", "like_me", "story")
+
+MAX_REWRITE_WORDS = 400  # longer selections are refused: the 270M base loses the thread
+REWRITE_TOKENS_PER_WORD = 1.4  # budget side: generous for English (~1.3 Gemma tokens per word)
+REWRITE_LENGTH = {"shorter": 1.3, "longer": 3.0}  # words out per word in; 2.0 for the others
+DEFAULT_TOKENS = {"continue": 120, "story": 400}  # when the caller names no length
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """What the active style changes in prompts (engine.style.ActiveStyle.prompt_settings)."""
+
+    author: str = field(default="", metadata={
+        "help": "the style adapter's author, named in its restyle frame ('' = no style adapter)"})
+    perturbation: PerturbationSettings = field(default_factory=PerturbationSettings, metadata={
+        "help": "the input perturbation the style adapter was trained with (its metadata.json)"})
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def build(mode: str, text: str, exemplars: Sequence[str] = (),
+          settings: PromptSettings = PromptSettings(), **kwargs) -> Prompt:
+    """The prompt for any mode: MODES, or 'restyle' (kwargs: author, word_count) for the harness.
+
+    "like me" is the style adapter's own restyle frame (its author, its perturbation)
+    when one is active, so the adapter runs on the distribution it was trained on;
+    without one it is a rephrasing after the persona's exemplars.
+    """
+    if mode == "continue":
+        return continue_prompt(text, exemplars=exemplars)
+    if mode == "rephrase":
+        return rephrase_prompt(text, exemplars=exemplars)
+    if mode in RESTYLE_PRESETS:
+        return restyle_preset_prompt(text, mode, exemplars, perturbation=settings.perturbation)
+    if mode == "like_me":
+        if settings.author:
+            return restyle_prompt(text, settings.author, _words(text), exemplars,
+                                  perturbation=settings.perturbation)
+        return rephrase_prompt(text, exemplars=exemplars)
+    if mode == "story":
+        return story_prompt(text, exemplars=exemplars, **kwargs)
+    if mode == "restyle":
+        author = kwargs.pop("author", None) or settings.author or "the author"
+        word_count = kwargs.pop("word_count", None) or _words(text)
+        return restyle_prompt(text, author, word_count, exemplars,
+                              perturbation=settings.perturbation, **kwargs)
+    raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+
+
+def max_tokens(mode: str, text: str = "", requested: int | None = None) -> int:
+    """The length budget of a mode, in tokens.
+
+    A rewrite's budget follows its input (16 tokens plus, per input word, the
+    mode's length factor times REWRITE_TOKENS_PER_WORD); continue and story take
+    the caller's `requested` length, or DEFAULT_TOKENS.
+    """
+    if mode in REWRITE_MODES:
+        factor = REWRITE_LENGTH.get(mode, 2.0)
+        return int(16 + _words(text) * factor * REWRITE_TOKENS_PER_WORD)
+    if mode in DEFAULT_TOKENS:
+        return int(requested or DEFAULT_TOKENS[mode])
+    raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+
+
+def rewrite_problem(mode: str, text: str) -> str:
+    """Why `text` cannot be rewritten in `mode` ('' when it can)."""
+    if mode not in REWRITE_MODES:
+        return f"unknown mode {mode!r}: choose one of {', '.join(REWRITE_MODES)}"
+    if not text.strip():
+        return "nothing to rewrite: the text is empty"
+    if _words(text) > MAX_REWRITE_WORDS:
+        return f"the text is too long to rewrite (over {MAX_REWRITE_WORDS} words): take less"
+    return ""

@@ -1,0 +1,59 @@
+"""engine.tasks: one prompt builder and one length budget for every mode the app and CLI offer."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import tasks
+from engine.perturb import PerturbationSettings, perturb_input
+
+TEXT = "She walked slowly home through the rain, thinking of the letter she had not sent."  # 15 words
+EXEMPLARS = ("First paragraph of mine.", "Second paragraph of mine.")
+
+
+def test_every_mode_builds_a_prompt_holding_the_text():
+    for mode in tasks.MODES:
+        prompt = tasks.build(mode, TEXT)
+        assert TEXT in prompt.text, mode
+        assert tasks.EXEMPLAR_HEADER not in prompt.text  # none given, none shown
+
+
+def test_modes_map_onto_the_trained_frames():
+    assert tasks.build("continue", TEXT, EXEMPLARS) == tasks.continue_prompt(TEXT, EXEMPLARS)
+    assert tasks.build("rephrase", TEXT) == tasks.rephrase_prompt(TEXT)
+    assert tasks.build("story", TEXT, title="Rain") == tasks.story_prompt(TEXT, "Rain")
+    for preset in tasks.PRESETS:
+        assert tasks.build(preset, TEXT) == tasks.restyle_preset_prompt(TEXT, preset)
+    # "like me" without a style adapter: a rephrasing after the persona's exemplars
+    assert tasks.build("like_me", TEXT, EXEMPLARS) == tasks.rephrase_prompt(TEXT, EXEMPLARS)
+    # with one: the adapter's restyle frame, its author, its perturbation
+    noisy = tasks.PromptSettings(author="Jane Austen", perturbation=PerturbationSettings(0.1, 7))
+    assert tasks.build("like_me", TEXT, EXEMPLARS, noisy) == tasks.restyle_prompt(
+        TEXT, "Jane Austen", 15, EXEMPLARS, perturbation={"input_noise": 0.1, "seed": 7})
+    assert perturb_input(TEXT, noisy.perturbation) in tasks.build("formal", TEXT, (), noisy).text
+    assert tasks.build("restyle", "a plain description", word_count=40, author="Chekhov").text == \
+        tasks.restyle_prompt("a plain description", "Chekhov", 40).text
+
+
+def test_rewrite_budgets_follow_the_input_length():
+    words = len(TEXT.split())
+    per_word = tasks.REWRITE_TOKENS_PER_WORD
+    assert tasks.max_tokens("rephrase", TEXT) == int(16 + words * 2.0 * per_word)
+    assert tasks.max_tokens("like_me", TEXT) == int(16 + words * 2.0 * per_word)
+    assert tasks.max_tokens("shorter", TEXT) == int(16 + words * 1.3 * per_word)
+    assert tasks.max_tokens("longer", TEXT) == int(16 + words * 3.0 * per_word)
+    assert tasks.max_tokens("shorter", TEXT) < tasks.max_tokens("formal", TEXT) < \
+        tasks.max_tokens("longer", TEXT)
+    assert tasks.max_tokens("rephrase", TEXT + " " + TEXT) > tasks.max_tokens("rephrase", TEXT)
+
+
+def test_continue_and_story_take_the_callers_length():
+    assert tasks.max_tokens("continue", TEXT, 24) == 24
+    assert tasks.max_tokens("continue", TEXT) == tasks.DEFAULT_TOKENS["continue"]
+    assert tasks.max_tokens("story", "", None) == tasks.DEFAULT_TOKENS["story"]
+
+
+def test_an_unknown_mode_is_refused_with_the_choices():
+    for call in (lambda: tasks.build("summarize", TEXT), lambda: tasks.max_tokens("summarize", TEXT)):
+        with pytest.raises(ValueError, match="unknown mode 'summarize': choose one of continue, rephrase"):
+            call()
