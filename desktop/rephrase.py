@@ -81,7 +81,7 @@ class RephraseJob(Job):
         exemplars = tuple(p["exemplars"](p["original"])) if p["mode"] == "like_me" else ()
         prompt = build_prompt(p["mode"], p["original"], exemplars)
         self.report(f"writing {p['n']} candidates")
-        kwargs = {"persona_profile": p.get("persona_profile")}
+        kwargs = {"persona_profile": p.get("persona_profile"), "source": p["original"], "task": p["mode"]}
         if "on_token" in inspect.signature(rerank).parameters:  # stream candidates as they are written
             kwargs["on_token"] = self._on_token
         ranked = rerank(p["lm"], prompt, p["n"], options=p["options"],

@@ -210,10 +210,11 @@ def rephrase_main(argv: list[str]) -> int:
         from engine.quality.rerank import rerank
 
         ranked = rerank(lm, prompt, args.n, options, transforms=transforms,
-                        persona_profile=active.quality_profile)
+                        persona_profile=active.quality_profile, source=text, task=args.mode)
         data = {"original": text, "candidates": [r.to_dict() for r in ranked]}
         clikit.emit(args, data, human=lambda d: "\n".join(
-            f"{i + 1}. [{c['score']:.1f}/10] {c['text']}" for i, c in enumerate(d["candidates"])))
+            f"{i + 1}. [{c['score']:.1f}/10, {_faithful_label(c)}] {c['text']}"
+            for i, c in enumerate(d["candidates"])))
         return 0
     cands = generate_candidates(lm, prompt, args.n, options, transforms=transforms)
     data = {
@@ -225,3 +226,10 @@ def rephrase_main(argv: list[str]) -> int:
     }
     clikit.emit(args, data, human=lambda d: "\n".join(f"{i + 1}. {c['text']}" for i, c in enumerate(d["candidates"])))
     return 0
+
+
+def _faithful_label(candidate: dict) -> str:
+    f = candidate.get("faithfulness")
+    if f is None:
+        return "not checked"
+    return "faithful" if f["ok"] else "unfaithful: " + "; ".join(f["reasons"])

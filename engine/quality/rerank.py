@@ -1,4 +1,9 @@
-"""Reranked suggestions: N candidates in one batch, scored by the WQRM, best first."""
+"""Reranked suggestions: N candidates in one batch, scored by the WQRM, best first.
+
+For a rewrite (`source` given: rephrase, the presets, restyling a selection) each
+candidate is also checked for faithfulness (engine.quality.faithfulness): faithful
+candidates come first, each group by score, and a failing one carries its reasons.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,11 @@ class Ranked:
     quality: QualityScore
     completion: object  # engine.generate.Completion (tokens, logprobs, finish_reason, options)
     index: int  # position in the generated batch
+    faithfulness: object = None  # engine.quality.faithfulness.Faithfulness, for rewrites
+
+    @property
+    def faithful(self) -> bool | None:
+        return None if self.faithfulness is None else self.faithfulness.ok
 
     @property
     def score(self) -> float:
@@ -30,6 +40,7 @@ class Ranked:
             "min_p": getattr(c.options, "min_p", None),
             "finish_reason": c.finish_reason,
             **self.quality.to_dict(),
+            **({} if self.faithfulness is None else {"faithfulness": self.faithfulness.to_dict()}),
         }
 
 
@@ -53,6 +64,8 @@ def rerank(
     transforms: Sequence = (),
     persona_profile=None,
     cancel=None,
+    source: str | None = None,
+    task: str = "rephrase",
 ) -> list[Ranked]:
     """Generate `n` candidates for `prompt` as one batch and return them best first.
 
@@ -60,6 +73,8 @@ def rerank(
     n of them (used as given). The candidates' own log-probs feed the
     perplexity-variation component; `persona_profile` (a StyleProfile) the style ones.
     Candidates with no text sort last. A cancelled batch is scored as far as it got.
+    With `source` (the text being rewritten) and `task` (rephrase or a preset), faithful
+    candidates rank first (engine.quality.faithfulness; its model checks use `lm`).
     """
     from engine.generate import SamplingOptions, generate_candidates
 
@@ -67,6 +82,12 @@ def rerank(
         raise ValueError(f"n must be >= 1, got {n}")
     per = list(options) if options is not None and not isinstance(options, SamplingOptions) else candidate_options(options, n)
     cands = generate_candidates(lm, prompt, n, per, transforms=transforms, cancel=cancel)
+    return rank(cands, persona_profile, source=source, task=task, lm=lm)
+
+
+def rank(cands: Sequence, persona_profile=None, source: str | None = None, task: str = "rephrase",
+         lm=None) -> list[Ranked]:
+    """Score generated Completions (and check them against `source`), best first."""
     texts = [c.text.strip() for c in cands]
     scored_idx = [i for i, t in enumerate(texts) if t]
     qualities = score_texts(
@@ -74,5 +95,11 @@ def rerank(
     )
     by_index = dict(zip(scored_idx, qualities))
     empty = QualityScore(0.0, {}, {}, {})
-    ranked = [Ranked(texts[i], by_index.get(i, empty), cands[i], i) for i in range(len(cands))]
-    return sorted(ranked, key=lambda r: (-r.score, r.index))
+    checks = [None] * len(cands)
+    if source is not None:
+        from engine.quality.faithfulness import assess
+
+        checks = assess(source, texts, task, lm=lm)
+    ranked = [Ranked(texts[i], by_index.get(i, empty), cands[i], i, checks[i])
+              for i in range(len(cands))]
+    return sorted(ranked, key=lambda r: (r.faithful is False, -r.score, r.index))
