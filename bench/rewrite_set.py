@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.tasks.sources import draw_units  # noqa: E402
+from training.tasks.sources import draw_units
 
 DATA = Path(__file__).resolve().parent / "data"
 PRESETS = ("formal", "casual", "shorter", "longer")
