@@ -269,7 +269,12 @@ class ActiveStyle:
         """
         author = next((a.author for a in self._style_adapters if a.author), "")
         noise = next((a.perturbation for a in self._style_adapters if a.perturbation), {})
-        return tasks.PromptSettings(author=author, perturbation=PerturbationSettings.from_dict(noise))
+        stack = self._stacks.get(mode)
+        frame = next((str(e.adapter.metadata.get("prompt_format") or "") for e in
+                      (stack.entries if stack is not None else ()) if e.adapter not in self._style_adapters
+                      and e.adapter.metadata.get("prompt_format")), "")
+        return tasks.PromptSettings(author=author, perturbation=PerturbationSettings.from_dict(noise),
+                                    task_frame=frame)
 
     def offers(self, mode: str) -> bool:
         """Whether `mode` can run: "like me" needs exemplars or a style adapter with an author."""

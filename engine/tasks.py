@@ -57,6 +57,19 @@ RESTYLE_PRESETS = {
 
 STORY_TEMPLATE = "{title}\n\n{premise}\n\n"
 
+# The rewrite task adapter's frame (resources/adapters/rewrite, built by training/tasks): a
+# tag line names the mode; the prompt ends on "Rewritten:" and the answer starts with the
+# space its first token carries, so no prompt ends inside a token boundary.
+TASK_FRAME = "killah-rewrite v1"  # an adapter's metadata "prompt_format" when it was trained on it
+TASK_INSTRUCTIONS = {
+    "rephrase": "Say the same thing in other words.",
+    "formal": "Say the same thing more formally.",
+    "casual": "Say the same thing more casually.",
+    "shorter": "Say the same thing in fewer words.",
+    "longer": "Say the same thing at greater length.",
+}
+TASK_TEMPLATE = "Task: {instruction}\nOriginal: {text}\nRewritten:"
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -128,6 +141,20 @@ def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
     )
 
 
+def task_prompt(mode: str, text: str, exemplars: Sequence[str] = ()) -> Prompt:
+    """The rewrite task adapter's frame for `mode` (rephrase or a preset); "like me" rephrases."""
+    mode = "rephrase" if mode == "like_me" else mode
+    if mode not in TASK_INSTRUCTIONS:
+        raise ValueError(f"no task frame for {mode!r}: choose one of {', '.join(TASK_INSTRUCTIONS)}")
+    body = TASK_TEMPLATE.format(instruction=TASK_INSTRUCTIONS[mode], text=" ".join(text.split()))
+    return Prompt(exemplar_block(exemplars) + body, stop=("\n",), task=mode)
+
+
+def task_example(mode: str, source: str, target: str) -> dict:
+    """One mlx-lm text record for the rewrite task adapter: its frame, then the rewrite."""
+    return {"text": task_prompt(mode, source).text + " " + " ".join(target.split()) + "\n"}
+
+
 def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = ()) -> Prompt:
     text = STORY_TEMPLATE.format(title=title.strip() or "A Story", premise=premise.strip())
     return Prompt(exemplar_block(exemplars) + text, stop=(), task="story")
@@ -190,6 +217,8 @@ class PromptSettings:
         "help": "the style adapter's author, named in its restyle frame ('' = no style adapter)"})
     perturbation: PerturbationSettings = field(default_factory=PerturbationSettings, metadata={
         "help": "the input perturbation the style adapter was trained with (its metadata.json)"})
+    task_frame: str = field(default="", metadata={
+        "help": "the prompt format of the task adapter serving this mode ('' = the base frames)"})
 
 
 def _words(text: str) -> int:
@@ -206,6 +235,8 @@ def build(mode: str, text: str, exemplars: Sequence[str] = (),
     """
     if mode == "continue":
         return continue_prompt(text, exemplars=exemplars)
+    if settings.task_frame == TASK_FRAME and (mode in TASK_INSTRUCTIONS or mode == "like_me"):
+        return task_prompt(mode, text, exemplars)
     if mode == "rephrase":
         return rephrase_prompt(text, exemplars=exemplars)
     if mode in RESTYLE_PRESETS:

@@ -57,3 +57,17 @@ def test_an_unknown_mode_is_refused_with_the_choices():
     for call in (lambda: tasks.build("summarize", TEXT), lambda: tasks.max_tokens("summarize", TEXT)):
         with pytest.raises(ValueError, match="unknown mode 'summarize': choose one of continue, rephrase"):
             call()
+
+
+def test_task_frame_ends_on_the_colon_and_trains_on_the_same_text():
+    """The rewrite task adapter's frame: no trailing space; a training record is prompt + ' ' + rewrite."""
+    p = tasks.task_prompt("formal", "Maria  opened\na bakery.")
+    assert p.text.endswith("Original: Maria opened a bakery.\nRewritten:") and p.stop == ("\n",)
+    record = tasks.task_example("formal", "Maria opened a bakery.", "Maria established a bakery.")
+    assert record["text"] == p.text + " Maria established a bakery.\n"
+    framed = tasks.PromptSettings(task_frame=tasks.TASK_FRAME)
+    assert tasks.build("shorter", "A b c.", settings=framed).text == tasks.task_prompt("shorter", "A b c.").text
+    assert tasks.build("like_me", "A b c.", settings=framed).text == tasks.task_prompt("rephrase", "A b c.").text
+    assert tasks.build("rephrase", "A b c.").text != tasks.task_prompt("rephrase", "A b c.").text
+    with pytest.raises(ValueError, match="no task frame"):
+        tasks.task_prompt("story", "x")
