@@ -6,10 +6,10 @@ import argparse
 import threading
 from pathlib import Path
 
-from engine.clikit import add_output_options, emit, progress_bar
+from engine.clikit import add_output_options, bounded_int, emit, one_line, progress_bar
 from engine.errors import KillahError
 from engine.index.ingest import IndexProgress, SyncReport, sync
-from engine.index.search import semantic_search, text_search
+from engine.index.search import MAX_K, semantic_search, text_search
 from engine.index.store import IndexStore
 
 
@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser("search", help="search paragraphs (full text, or --semantic)")
     se.add_argument("query")
     se.add_argument("--semantic", action="store_true", help="rank by embedding cosine instead of FTS5")
-    se.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    se.add_argument("-k", type=bounded_int(1, MAX_K), default=10,
+                    help=f"number of results, 1 to {MAX_K} (default 10)")
     se.add_argument("--embedder", help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)")
     add_output_options(se)
     return parser
@@ -94,7 +95,7 @@ def _human_report(data: dict) -> str:
              f"deleted {data['deleted']}, unchanged {data['unchanged'] + data['touched']}; "
              f"{data['paragraphs']} paragraphs read, {data['embedded']} embedded "
              f"in {data['seconds']:.1f} s" + (" (cancelled)" if data["cancelled"] else "")]
-    lines += [f"  skipped {e['path']}: {e['error']}" for e in data["errors"]]
+    lines += [f"  skipped {one_line(e['path'])}: {e['error']}" for e in data["errors"]]
     return "\n".join(lines)
 
 
@@ -107,7 +108,8 @@ def _human_status(data: dict) -> str:
                  f"({data['paragraph_refs']} in documents), {data['errors']} files with errors")
     for model, n in data["embeddings"].items():
         lines.append(f"  {n} embeddings ({model})")
-    lines += [f"  error {e['path']}: {e['error']}" for e in data["error_files"]]
+    lines += [f"  {e.get('kind', 'error')} {one_line(e['path'])}: {e['error']}"
+              for e in data["error_files"]]
     return "\n".join(lines)
 
 
@@ -117,5 +119,5 @@ def _human_hits(hits: list[dict]) -> str:
     out = []
     for h in hits:
         text = h["text"] if len(h["text"]) <= 240 else h["text"][:237] + "..."
-        out.append(f"{h['score']:.3f}  {h['path']} #{h['order']}\n    {text}")
+        out.append(f"{h['score']:.3f}  {one_line(h['path'])} #{h['order']}\n    {text}")
     return "\n".join(out)

@@ -2,31 +2,54 @@
 
 A sync walks every stored folder (never entering opted-out sub-folders, never
 opening opted-out files, skipping hidden entries and symlinks), then:
-  - skips a file whose size and mtime are unchanged (no read at all);
+  - skips a file whose size and mtime are unchanged (no read at all), whatever was
+    recorded for it: indexed, or refused with its reason;
+  - refuses, without opening them, files that are not regular files (FIFOs,
+    sockets, devices) and files over their format's size limit;
   - re-reads a file only when its sha256 changed (a touched file just gets its
     new mtime);
   - notices moved files (a new path with the sha256 of a vanished one) and
     deleted files;
+  - guards each file: whatever goes wrong while reading it is recorded against
+    that file as one line with a kind (engine.index.limits), and the sync goes on;
+  - notes each read before it starts, so a file whose reading never finished
+    twice (it hung, or took the process down) is recorded as "hung" and not
+    tried again until it changes;
   - writes each document in its own transaction, so after a kill the next sync
     resumes with the files not yet written;
   - then embeds the paragraphs that have no vector yet, in committed batches.
-Progress goes to a callback; a threading.Event cancels between documents.
+Progress goes to a callback; the cancel flag (a threading.Event or anything with
+`is_set()` or `cancelled`) is checked between documents and inside long reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
+import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from engine.index import readers
 from engine.index.features import guess_language, paragraph_features, word_count
+from engine.index.limits import (
+    READ_SECONDS,
+    Budget,
+    Cancelled,
+    ReadError,
+    check_regular,
+    check_size,
+    read_regular,
+)
 from engine.index.store import Folder, IndexStore
+
+# A file whose reading was begun this many times and never finished is recorded as hung.
+HUNG_AFTER_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -102,7 +125,7 @@ def walk_folder(folder: Folder) -> Iterator[Path]:
                 continue
             if full.is_symlink():
                 continue
-            yield full
+            yield full  # not necessarily a regular file: sync checks, and never opens the rest
 
 
 def _join(a: str, b: str) -> str:
@@ -119,18 +142,71 @@ def _relative_pattern(pattern: str, root: Path) -> str:
     return pattern
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def display_path(path: str | os.PathLike) -> str:
+    """The path as text that SQLite and JSON accept: bytes of a file name that are not valid
+    UTF-8 (surrogate-escaped by Python) come out backslash-escaped, e.g. 'caf\\xe9.txt'."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _cancel_check(cancel) -> Callable[[], bool]:
+    if cancel is None:
+        return lambda: False
+    if hasattr(cancel, "is_set"):
+        return cancel.is_set
+    return lambda: bool(cancel.cancelled)
+
+
+class Watchdog:
+    """Marks the file being read as hung in the database once it overruns its time budget
+    by `grace` seconds, from a thread of its own: if the read never returns (stuck in a
+    library that never reaches a check), the next sync still skips that file.
+    (It cannot help while a library holds the GIL; then the file is skipped after
+    HUNG_AFTER_ATTEMPTS unfinished reads.)"""
+
+    def __init__(self, db_path: Path, seconds: float, grace: float = 30.0):
+        self.db_path, self.limit = db_path, seconds + grace
+        self.current: tuple[str, float] | None = None
+        self.marked: list[str] = []
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="index-watchdog", daemon=True)
+        self._thread.start()
+
+    def reading(self, key: str | None) -> None:
+        self.current = (key, time.monotonic() + self.limit) if key is not None else None
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop:
+            current = self.current
+            wait = None if current is None else max(0.0, current[1] - time.monotonic())
+            self._wake.wait(wait)
+            self._wake.clear()
+            current = self.current
+            if self._stop or current is None or time.monotonic() < current[1]:
+                continue
+            self._mark(current[0])
+            self.current = None
+
+    def _mark(self, key: str) -> None:
+        try:
+            with contextlib.closing(sqlite3.connect(str(self.db_path), timeout=10)) as db, db:
+                db.execute("UPDATE read_attempts SET attempts = max(attempts, ?) WHERE path = ?",
+                           [HUNG_AFTER_ATTEMPTS, key])
+            self.marked.append(key)
+        except sqlite3.Error:
+            pass  # best effort: the attempt count still catches it after two unfinished reads
 
 
 def sync(
     store: IndexStore,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel=None,
     embed: bool = True,
     embedder: str | None = None,
     folders: Sequence[Folder] | None = None,
@@ -138,23 +214,31 @@ def sync(
     """Bring the index in step with the stored folders (or just `folders`)."""
     report = SyncReport()
     start = time.monotonic()
-    cancel = cancel or threading.Event()
+    cancelled = _cancel_check(cancel)
     folders = list(store.folders() if folders is None else folders)
     plan: list[tuple[Folder, Path, os.stat_result]] = []
     seen: set[str] = set()
     for folder in folders:
         if not Path(folder.path).is_dir():
-            report.errors.append({"path": folder.path, "error": "folder not found"})
+            report.errors.append({"path": folder.path, "error": "folder not found",
+                                  "kind": "unreadable"})
             continue
-        for path in walk_folder(folder):
-            key = str(path)
-            if key in seen:  # nested folders: the first one owns the file
-                continue
-            seen.add(key)
-            try:
-                plan.append((folder, path, path.stat()))
-            except OSError as e:
-                report.errors.append({"path": key, "error": f"cannot stat: {e.strerror}"})
+        try:
+            for path in walk_folder(folder):
+                key = display_path(path)
+                if key in seen:  # nested folders: the first one owns the file
+                    continue
+                seen.add(key)
+                try:
+                    plan.append((folder, path, os.lstat(path)))
+                except OSError as e:
+                    report.errors.append({"path": key, "error": f"cannot stat: {e.strerror}",
+                                          "kind": "unreadable"})
+                if cancelled():
+                    break
+        except OSError as e:
+            report.errors.append({"path": folder.path, "error": f"cannot list: {e.strerror}",
+                                  "kind": "unreadable"})
     if progress:
         progress(IndexProgress("scan", 0, len(plan), 0, 0.0, None))
 
@@ -165,66 +249,112 @@ def sync(
     vanished_by_sha = {row["sha256"]: row for row in vanished.values() if row["sha256"]}
 
     read_start = time.monotonic()
-    for done, (folder, path, st) in enumerate(plan):
-        if cancel.is_set():
-            report.cancelled = True
-            break
-        _sync_file(store, folder, path, st, stored.get(str(path)), vanished, vanished_by_sha, report)
-        if progress:
-            elapsed = time.monotonic() - read_start
-            rate = (done + 1) / elapsed if elapsed > 0 else 0.0
-            eta = (len(plan) - done - 1) / rate if rate > 0 else None
-            progress(IndexProgress("read", done + 1, len(plan), report.paragraphs, rate, eta, str(path)))
+    watchdog = Watchdog(store.path, READ_SECONDS)
+    try:
+        for done, (folder, path, st) in enumerate(plan):
+            if cancelled():
+                report.cancelled = True
+                break
+            watchdog.reading(display_path(path))
+            try:
+                _sync_file(store, folder, path, st, stored.get(display_path(path)), vanished,
+                           vanished_by_sha, report, Budget(READ_SECONDS, cancelled))
+            except Cancelled:
+                report.cancelled = True
+                break
+            finally:
+                watchdog.reading(None)
+            if progress:
+                elapsed = time.monotonic() - read_start
+                rate = (done + 1) / elapsed if elapsed > 0 else 0.0
+                eta = (len(plan) - done - 1) / rate if rate > 0 else None
+                progress(IndexProgress("read", done + 1, len(plan), report.paragraphs, rate, eta,
+                                       display_path(path)))
+    finally:
+        watchdog.stop()
 
-    if not report.cancelled:
+    if not report.cancelled and not cancelled():
         for row in vanished.values():
             with store.db.atomic():
                 store.delete_document(row["id"])
             report.deleted += 1
         if embed:
             embed_missing(store, embedder, progress=progress, cancel=cancel, report=report)
+    else:
+        report.cancelled = True
     report.seconds = time.monotonic() - start
     if progress:
         progress(IndexProgress("done", len(plan), len(plan), report.paragraphs, 0.0, 0.0))
     return report
 
 
-def _sync_file(store, folder, path, st, row, vanished, vanished_by_sha, report) -> None:
-    key = str(path)
+def _sync_file(store, folder, path, st, row, vanished, vanished_by_sha, report, budget) -> None:
+    """One file, guarded: any failure while reading it is recorded against it, not raised.
+
+    Store failures (sqlite3.Error) and cancellation still stop the sync.
+    """
+    key = display_path(path)
     if row is not None and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
         report.unchanged += 1
         return
+    fmt = readers.format_of(path)
+
+    def refuse(e: ReadError, sha: str | None = None) -> None:
+        store.write_error(_record(folder, key, st, sha, "error", fmt=fmt, error=str(e),
+                                  reason=e.kind))
+        report.errors.append({"path": key, "error": str(e), "kind": e.kind})
+
     try:
-        sha = sha256_of(path)
-    except OSError as e:
-        store.write_error(_record(folder, path, st, None, "error", error=f"cannot open: {e.strerror}"))
-        report.errors.append({"path": key, "error": f"cannot open: {e.strerror}"})
+        check_regular(st)
+        check_size(st.st_size, fmt)
+    except ReadError as e:
+        refuse(e)
         return
-    if row is not None and row["sha256"] == sha:
-        store.update_document(row["id"], mtime_ns=st.st_mtime_ns, size=st.st_size)
-        report.touched += 1
+    earlier = store.begin_read(key, st.st_size, st.st_mtime_ns)
+    if earlier >= HUNG_AFTER_ATTEMPTS:
+        refuse(ReadError(f"hung: reading it never finished in {earlier} earlier syncs; "
+                         "tried again when the file changes", "hung"))
         return
-    if row is None and sha in vanished_by_sha:
-        moved = vanished_by_sha.pop(sha)
-        vanished.pop(moved["path"], None)
-        store.update_document(moved["id"], path=key, folder_id=folder.id,
-                              mtime_ns=st.st_mtime_ns, size=st.st_size)
-        report.moved += 1
-        return
-    report.read_files.append(key)
+    sha = None
     try:
-        document = readers.read_document(path)
-    except readers.ReadError as e:
-        store.write_error(_record(folder, path, st, sha, "error", error=str(e)))
-        report.errors.append({"path": key, "error": str(e)})
+        data = read_regular(path, fmt, budget)
+        sha = hashlib.sha256(data).hexdigest()
+        if row is not None and row["sha256"] == sha:
+            store.update_document(row["id"], mtime_ns=st.st_mtime_ns, size=st.st_size)
+            report.touched += 1
+            return
+        if row is None and sha in vanished_by_sha:
+            moved = vanished_by_sha.pop(sha)
+            vanished.pop(moved["path"], None)
+            store.update_document(moved["id"], path=key, folder_id=folder.id,
+                                  mtime_ns=st.st_mtime_ns, size=st.st_size)
+            report.moved += 1
+            return
+        report.read_files.append(key)
+        document = readers.read_bytes(data, fmt, budget)
+        del data
+        paragraphs = document.paragraphs
+        languages, features, words = [], [], []
+        for i, p in enumerate(paragraphs):
+            lang = guess_language(p)
+            languages.append(lang)
+            features.append(paragraph_features(p, lang))
+            words.append(word_count(p))
+            if i % 256 == 255:
+                budget.check()
+    except (Cancelled, sqlite3.Error):
+        store.end_read(key)
+        raise
+    except ReadError as e:
+        refuse(e, sha)
         return
-    paragraphs = document.paragraphs
-    languages = [guess_language(p) for p in paragraphs]
-    features = [paragraph_features(p, lang) for p, lang in zip(paragraphs, languages)]
-    words = [word_count(p) for p in paragraphs]
+    except Exception as e:  # noqa: BLE001 - the per-file guard: one bad file never stops a sync
+        refuse(ReadError(f"unexpected {type(e).__name__} while reading: "
+                         f"{' '.join(str(e).split())[:200]}"), sha)
+        return
     doc_language = max(set(languages), key=lambda lang: sum(
         w for w, l2 in zip(words, languages) if l2 == lang))
-    record = _record(folder, path, st, sha, "ok", fmt=document.format, language=doc_language,
+    record = _record(folder, key, st, sha, "ok", fmt=document.format, language=doc_language,
                      paragraphs=len(paragraphs))
     store.write_document(record, paragraphs, features, languages, words)
     report.paragraphs += len(paragraphs)
@@ -234,11 +364,13 @@ def _sync_file(store, folder, path, st, row, vanished, vanished_by_sha, report) 
         report.updated += 1
 
 
-def _record(folder, path, st, sha, status, fmt=None, language=None, paragraphs=0, error=None) -> dict:
+def _record(folder, key, st, sha, status, fmt=None, language=None, paragraphs=0, error=None,
+            reason=None) -> dict:
     return {
-        "path": str(path), "folder_id": folder.id, "sha256": sha, "mtime_ns": st.st_mtime_ns,
-        "size": st.st_size, "format": fmt or readers.format_of(path), "language": language,
-        "status": status, "error": error, "paragraphs": paragraphs, "indexed_at": time.time(),
+        "path": key, "folder_id": folder.id, "sha256": sha, "mtime_ns": st.st_mtime_ns,
+        "size": st.st_size, "format": fmt or readers.format_of(key), "language": language,
+        "status": status, "error": error, "reason": reason, "paragraphs": paragraphs,
+        "indexed_at": time.time(),
     }
 
 
@@ -247,18 +379,19 @@ def embed_missing(
     embedder: str | None = None,
     batch_size: int = 256,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel=None,
     report: SyncReport | None = None,
 ) -> int:
     """Embed every paragraph without a vector for `embedder`; each batch is committed."""
     from engine.embeddings import embed, embedder_id
 
+    cancelled = _cancel_check(cancel)
     model = embedder_id(embedder)
     total = store.count_without_embedding(model)
     done = 0
     start = time.monotonic()
     while total:
-        if cancel is not None and cancel.is_set():
+        if cancelled():
             if report is not None:
                 report.cancelled = True
             break

@@ -1,17 +1,40 @@
 """Turn one document file into paragraphs of plain text.
 
 One maintained library per format: charset-normalizer (.txt .md), striprtf
-(.rtf), python-docx (.docx), odfpy (.odt), pypdf (.pdf), ebooklib +
-beautifulsoup4 (.epub), beautifulsoup4 (.html). Anything that cannot be read
-raises `ReadError` with one line that says why; the indexer records it and
-moves on.
+(.rtf), python-docx (.docx), odfpy (.odt), pypdf (.pdf), ebooklib (.epub), and
+the standard library's streaming html.parser for HTML and EPUB chapters
+(engine.index.html). Every reader works on the file's bytes, read once, and stays
+within engine.index.limits: containers are checked (member count, inflated sizes,
+XML depth) before a library opens them, and the time budget is checked between
+pages, chunks and members. Anything that cannot be read raises `ReadError` with one
+line that says why; the indexer records it and moves on.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.index.html import html_paragraphs
+from engine.index.limits import (
+    MAX_LINE_CHARS,
+    MAX_PARAGRAPH_CHARS,
+    MAX_PARAGRAPHS,
+    MAX_PDF_PAGES,
+    MAX_TEXT_CHARS,
+    PDF_STREAM_BYTES,
+    PDF_STREAM_OPERATIONS,
+    PIECE_CHARS,
+    Budget,
+    Cancelled,
+    ReadError,
+    check_size,
+    check_xml_depth,
+    open_zip,
+    read_regular,
+)
 
 FORMATS = {
     ".txt": "text",
@@ -26,16 +49,15 @@ FORMATS = {
     ".htm": "html",
 }
 
-MAX_TEXT_FILE_BYTES = 20 * 1024 * 1024  # plain text, markdown, rtf, html
-MAX_CONTAINER_BYTES = 200 * 1024 * 1024  # docx, odt, pdf, epub (compressed)
-MAX_TEXT_CHARS = 20 * 1024 * 1024  # extracted text, any format
-MAX_LINE_CHARS = 200_000  # a "line" longer than this is data, not prose
-
-_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt")
-
-
-class ReadError(Exception):
-    """The file cannot be indexed; str(e) says why in one line."""
+__all__ = [
+    "FORMATS",
+    "Document",
+    "ReadError",
+    "format_of",
+    "html_paragraphs",
+    "read_bytes",
+    "read_document",
+]
 
 
 @dataclass(frozen=True)
@@ -49,31 +71,43 @@ def format_of(path: str | Path) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def read_document(path: str | Path) -> Document:
-    """Read `path` into paragraphs (whitespace folded, empty ones dropped)."""
-    path = Path(path)
+def read_document(path: str | Path, budget: Budget | None = None) -> Document:
+    """Read `path` into paragraphs (whitespace folded, empty ones dropped).
+
+    The file must be a regular file within its format's size limit; it is opened
+    once, without following symlinks or blocking.
+    """
     fmt = format_of(path)
     if fmt is None:
-        raise ReadError(f"unsupported file type {path.suffix or '(none)'}")
-    size = path.stat().st_size
-    if size == 0:
-        raise ReadError("empty file")
-    cap = MAX_CONTAINER_BYTES if fmt in ("docx", "odt", "pdf", "epub") else MAX_TEXT_FILE_BYTES
-    if size > cap:
-        raise ReadError(f"file too large: {size / 2**20:.1f} MiB (limit {cap // 2**20} MiB)")
-    reader = _READERS[fmt]
+        raise ReadError(f"unsupported file type {Path(path).suffix or '(none)'}")
+    return read_bytes(read_regular(path, fmt, budget), fmt, budget)
+
+
+def read_bytes(data: bytes, fmt: str, budget: Budget | None = None) -> Document:
+    """Paragraphs of a document of format `fmt` held in memory."""
+    budget = budget or Budget()
+    check_size(len(data), fmt)
     try:
-        blocks = reader(path)
-    except ReadError:
+        blocks = _READERS[fmt](data, budget)
+    except (ReadError, Cancelled):
         raise
-    except Exception as e:  # noqa: BLE001 - every library raises its own kinds
+    except RecursionError:
+        raise ReadError(f"cannot read {fmt}: nested too deeply") from None
+    except MemoryError:
+        raise ReadError(f"cannot read {fmt}: out of memory", "too large") from None
+    except Exception as e:
         raise ReadError(f"cannot read {fmt}: {type(e).__name__}: {_one_line(e)}") from e
     total = sum(len(b) for b in blocks)
     if total > MAX_TEXT_CHARS:
-        raise ReadError(f"too much text: {total:,} characters (limit {MAX_TEXT_CHARS:,})")
-    paragraphs = [p for p in (_fold(b) for b in blocks) if p]
+        raise ReadError(f"too much text: {total:,} characters (limit {MAX_TEXT_CHARS:,})",
+                        "too large")
+    paragraphs = [p for b in blocks for p in _bounded(_fold(b)) if p]
     if not paragraphs:
         raise ReadError("no text found")
+    if len(paragraphs) > MAX_PARAGRAPHS:
+        raise ReadError(f"too many paragraphs: {len(paragraphs):,} (limit {MAX_PARAGRAPHS:,}), "
+                        "more like data than prose", "too large")
+    budget.check()
     return Document(fmt, paragraphs)
 
 
@@ -83,6 +117,22 @@ def _one_line(e: Exception) -> str:
 
 def _fold(text: str) -> str:
     return " ".join(text.split())
+
+
+def _bounded(paragraph: str) -> list[str]:
+    """A paragraph longer than MAX_PARAGRAPH_CHARS (a text with no blank lines, a page of
+    unterminated markup) is cut at spaces into pieces of about PIECE_CHARS."""
+    if len(paragraph) <= MAX_PARAGRAPH_CHARS:
+        return [paragraph]
+    pieces, start = [], 0
+    while start < len(paragraph):
+        end = min(len(paragraph), start + PIECE_CHARS)
+        if end < len(paragraph):
+            cut = paragraph.rfind(" ", start + PIECE_CHARS // 2, end)
+            end = cut if cut > start else end
+        pieces.append(paragraph[start:end].strip())
+        start = end
+    return pieces
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -133,62 +183,114 @@ def _check_lines(text: str) -> str:
     return text
 
 
-def _read_text(path: Path) -> list[str]:
-    return split_paragraphs(_check_lines(decode_text(path.read_bytes())))
+def _read_text(data: bytes, budget: Budget) -> list[str]:
+    return split_paragraphs(_check_lines(decode_text(data)))
 
 
-def _read_markdown(path: Path) -> list[str]:
-    text = _check_lines(decode_text(path.read_bytes()))
-    text = re.sub(r"(?m)^\s{0,3}(#{1,6}|>|[-*+]|\d+\.)\s+", "", text)
+def _read_markdown(data: bytes, budget: Budget) -> list[str]:
+    text = _check_lines(decode_text(data))
+    text = re.sub(r"(?m)^[ \t]{0,3}(#{1,6}|>|[-*+]|\d+\.)[ \t]+", "", text)
     return split_paragraphs(text)
 
 
-def _read_rtf(path: Path) -> list[str]:
+def _read_rtf(data: bytes, budget: Budget) -> list[str]:
     from striprtf.striprtf import rtf_to_text
 
-    raw = decode_text(path.read_bytes())
+    raw = decode_text(data)
     if not raw.lstrip().startswith("{\\rtf"):
         raise ReadError("not an RTF file (no {\\rtf header)")
+    _check_brace_depth(raw)
+    budget.check()
     text = rtf_to_text(raw, errors="ignore")
     # striprtf ends each \par with one newline: every line is a paragraph.
     return [line for line in _check_lines(text).splitlines() if line.strip()]
 
 
-def _read_docx(path: Path) -> list[str]:
+def _check_brace_depth(raw: str, limit: int = 1000) -> None:
+    """RTF groups nested deeper than `limit` are not a document (striprtf keeps a stack)."""
+    depth = 0
+    for m in re.finditer(r"\\[{}\\]|[{}]", raw):
+        token = m.group()
+        if token == "{":
+            depth += 1
+            if depth > limit:
+                raise ReadError(f"RTF groups nested too deeply (over {limit} levels)")
+        elif token == "}":
+            depth -= 1
+
+
+def _read_docx(data: bytes, budget: Budget) -> list[str]:
     import docx
 
-    document = docx.Document(str(path))
+    with open_zip(data, "docx", budget) as z:
+        if "word/document.xml" not in z.namelist():
+            raise ReadError("not a Word document (no word/document.xml)")
+        check_xml_depth(z.read("word/document.xml"), "word/document.xml")
+    budget.check()
+    document = docx.Document(io.BytesIO(data))
+    budget.check()
     blocks = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
             blocks.extend(cell.text for cell in row.cells)
+        budget.check()
     return blocks
 
 
-def _read_odt(path: Path) -> list[str]:
+def _read_odt(data: bytes, budget: Budget) -> list[str]:
     from odf import teletype, text
     from odf.opendocument import load
 
-    document = load(str(path))
+    with open_zip(data, "odt", budget) as z:
+        if "content.xml" not in z.namelist():
+            raise ReadError("not an OpenDocument text (no content.xml)")
+        for name in ("content.xml", "styles.xml", "meta.xml"):
+            if name in z.namelist():
+                check_xml_depth(z.read(name), name)
+    budget.check()
+    document = load(io.BytesIO(data))
+    budget.check()
     blocks = []
     for element in document.getElementsByType(text.H) + document.getElementsByType(text.P):
         blocks.append(teletype.extractText(element))
     return blocks
 
 
-def _read_pdf(path: Path) -> list[str]:
+def _read_pdf(data: bytes, budget: Budget) -> list[str]:
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are not ours to print
+    try:  # pypdf >= 6.x: tighter per-stream limits than its defaults (a page is rarely 50k ops)
+        from pypdf import apply_configuration
+    except ImportError:
+        return _pdf_blocks(data, budget)
+    with apply_configuration(stream_parsing_work_maximum_count=PDF_STREAM_OPERATIONS,
+                             zlib_maximum_output_length=PDF_STREAM_BYTES):
+        return _pdf_blocks(data, budget)
+
+
+def _pdf_blocks(data: bytes, budget: Budget) -> list[str]:
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path))
+
+    reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         try:
             ok = reader.decrypt("")
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise ReadError(f"encrypted PDF that cannot be opened: {_one_line(e)}") from e
         if not ok:
             raise ReadError("password-protected PDF")
+    try:  # the page count the file declares, before pypdf flattens its page tree
+        declared = int(reader.trailer["/Root"]["/Pages"].get("/Count", 0))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        declared = 0
+    pages = declared if declared > MAX_PDF_PAGES else len(reader.pages)
+    if pages > MAX_PDF_PAGES:
+        raise ReadError(f"too many pages: {pages:,} (limit {MAX_PDF_PAGES:,})", "too large")
     blocks: list[str] = []
     for page in reader.pages:
+        budget.check()
         blocks.extend(_pdf_page_paragraphs(page.extract_text() or ""))
     return blocks
 
@@ -213,35 +315,26 @@ def _pdf_page_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-def html_paragraphs(markup: str | bytes) -> list[str]:
-    """Text of the innermost block elements of an HTML document, in order."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "head", "nav", "noscript"]):
-        tag.decompose()
-    blocks = [
-        el.get_text(" ")
-        for el in soup.find_all(_BLOCK_TAGS)
-        if el.find(_BLOCK_TAGS) is None
-    ]
-    if not blocks:
-        blocks = split_paragraphs(soup.get_text("\n"))
-    return blocks
+def _read_html(data: bytes, budget: Budget) -> list[str]:
+    return html_paragraphs(_check_lines(decode_text(data)), budget.check)
 
 
-def _read_html(path: Path) -> list[str]:
-    return html_paragraphs(_check_lines(decode_text(path.read_bytes())))
-
-
-def _read_epub(path: Path) -> list[str]:
+def _read_epub(data: bytes, budget: Budget) -> list[str]:
     import ebooklib
     from ebooklib import epub
 
-    book = epub.read_epub(str(path), options={"ignore_ncx": True})
+    with open_zip(data, "epub", budget) as z:
+        if "META-INF/container.xml" not in z.namelist():
+            raise ReadError("not an EPUB (no META-INF/container.xml)")
+        for info in z.infolist():
+            if info.filename.lower().endswith((".opf", ".ncx", ".xml")):
+                check_xml_depth(z.read(info), info.filename)
+    budget.check()
+    book = epub.read_epub(io.BytesIO(data), options={"ignore_ncx": True})
     blocks: list[str] = []
     for item in book.get_items_of_type(ebooklib.ITEM_DOCUMENT):
-        blocks.extend(html_paragraphs(item.get_content()))
+        budget.check()
+        blocks.extend(html_paragraphs(decode_text(item.get_content()), budget.check))
     return blocks
 
 

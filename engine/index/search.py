@@ -38,10 +38,25 @@ def nearest(matrix: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, 
     return top, scores[top]
 
 
+MAX_QUERY_TERMS = 32  # distinct words ANDed in one text search; FTS5 time grows with each
+MAX_QUERY_CHARS = 4000  # of a query, for either search
+MAX_K = 1000
+
+
+def bounded_k(k: int) -> int:
+    """`k` clamped to 0..MAX_K (SQLite LIMIT and numpy both take it)."""
+    return max(0, min(int(k), MAX_K))
+
+
 def _fts_query(query: str) -> str:
-    """User words -> an FTS5 query that ANDs quoted terms (no syntax errors from user input)."""
-    terms = re.findall(r"\w+", query, flags=re.UNICODE)
-    return " ".join(f'"{t}"' for t in terms)
+    """User words -> an FTS5 query that ANDs quoted terms (no syntax errors from user input).
+
+    Repeated words count once, and only the first MAX_QUERY_TERMS distinct words are used:
+    a query of one word typed 2,000 times is the query of that word.
+    """
+    terms = re.findall(r"\w+", query[:MAX_QUERY_CHARS], flags=re.UNICODE)
+    distinct = list(dict.fromkeys(t.lower() for t in terms))[:MAX_QUERY_TERMS]
+    return " ".join(f'"{t}"' for t in distinct)
 
 
 def _locate(store: IndexStore, paragraph_id: int) -> tuple[str, int]:
@@ -59,7 +74,7 @@ def text_search(store: IndexStore, query: str, k: int = 10) -> list[Hit]:
     rows = store.db.execute(
         "SELECT p.id, p.text, -bm25(paragraphs_fts) AS score FROM paragraphs_fts "
         "JOIN paragraphs p ON p.id = paragraphs_fts.rowid WHERE paragraphs_fts MATCH ? "
-        "ORDER BY score DESC LIMIT ?", [fts, int(k)]).fetchall()
+        "ORDER BY score DESC LIMIT ?", [fts, bounded_k(k)]).fetchall()
     return [Hit(pid, float(score), text, *_locate(store, pid)) for pid, text, score in rows]
 
 
@@ -68,9 +83,10 @@ def semantic_search(store: IndexStore, query: str, k: int = 10, embedder: str | 
     from engine.embeddings import embed, embedder_id
 
     ids, matrix = store.embedding_matrix(embedder_id(embedder))
-    if len(ids) == 0:
+    if len(ids) == 0 or not query.strip():
         return []
-    rows, scores = nearest(matrix, embed([query], name=embedder, max_tokens=EMBED_MAX_TOKENS)[0], k)
+    vector = embed([query[:MAX_QUERY_CHARS]], name=embedder, max_tokens=EMBED_MAX_TOKENS)[0]
+    rows, scores = nearest(matrix, vector, bounded_k(k))
     texts = store.paragraph_texts(ids[rows])
     return [Hit(int(ids[r]), float(s), texts[int(ids[r])], *_locate(store, int(ids[r])))
             for r, s in zip(rows, scores)]

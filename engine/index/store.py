@@ -12,6 +12,10 @@ Tables
   minhash_bands   LSH band keys for near-duplicate lookup
   personas, persona_cache   named personas and their cached vectors (engine.persona)
   paragraphs_fts  FTS5 over paragraphs.text, kept in step by triggers
+  read_attempts   files being read right now (a row left behind = a read that never ended)
+
+Paths are stored as text: a file name that is not valid UTF-8 is stored with its
+undecodable bytes backslash-escaped (engine.index.ingest.display_path).
 
 Schema changes go through `Migrations("killah-index")` (recorded in
 _sqlite_migrations). Each document is written in one transaction, so a killed
@@ -25,9 +29,10 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Self
 
 import numpy as np
 from sqlite_utils import Database
@@ -38,6 +43,7 @@ except ImportError:  # sqlite-utils >= 4 ships the same class
     from sqlite_utils import Migrations
 
 from engine import paths
+from engine.errors import KillahError
 from engine.index import dedup
 from engine.index.features import FEATURES
 
@@ -95,6 +101,17 @@ def m002_personas(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_read_attempts(db: Database) -> None:
+    """`reason` says which kind of refusal an error row is; `read_attempts` holds a row while a
+    file is being read, so a file whose reading never finished (hung, or took the process
+    down) is known on the next sync."""
+    db["documents"].add_column("reason", str)
+    db["read_attempts"].create(
+        {"path": str, "size": int, "mtime_ns": int, "attempts": int, "started_at": float},
+        pk="path")
+
+
 @dataclass(frozen=True)
 class Folder:
     id: int
@@ -106,24 +123,44 @@ class IndexStore:
     """The index database. Open one per thread; writes go through `db.atomic()`."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else paths.index_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(sqlite3.connect(str(self.path), timeout=30, check_same_thread=False))
-        # Several processes may open the index at once (app, CLI): schema set-up is serialised
-        # by a lock file, since SQLite returns "locked" at once on lock upgrades in WAL mode.
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self.db.execute("PRAGMA journal_mode=WAL")
-                migrations.apply(self.db)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        """Open (or create) the index at `path`, or the per-user one when None.
+
+        Only the per-user location gets its folders created; an explicit path must be in
+        an existing folder. A file that is not a Killah index raises KillahError.
+        """
+        if path is None:
+            self.path = paths.index_path()
+        else:
+            self.path = Path(path).expanduser()
+            if not self.path.parent.is_dir():
+                raise KillahError(f"cannot open index {self.path}: the folder "
+                                  f"{self.path.parent} does not exist")
+            if self.path.exists() and not self.path.is_file():
+                raise KillahError(f"cannot open index {self.path}: not a file")
+        try:
+            self.db = Database(sqlite3.connect(str(self.path), timeout=30,
+                                               check_same_thread=False))
+            tables = set(self.db.table_names())  # "file is not a database" shows here
+            if tables and not tables & {"documents", "_sqlite_migrations"}:
+                raise sqlite3.DatabaseError("no documents table")  # someone else's database
+            # Several processes may open the index at once (app, CLI): schema set-up is
+            # serialised by a lock file, since SQLite returns "locked" at once on lock
+            # upgrades in WAL mode.
+            with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                    migrations.apply(self.db)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        except (sqlite3.Error, OSError) as e:
+            raise KillahError(f"cannot open index {self.path}: {_db_reason(e)}") from None
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "IndexStore":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -203,6 +240,7 @@ class IndexStore:
                 refs.append({"document_id": doc_id, "ord": order, "paragraph_id": pid,
                              "similarity": similarity})
             self.db["paragraph_refs"].insert_all(refs, batch_size=500)
+            self.db.execute("DELETE FROM read_attempts WHERE path = ?", [record["path"]])
         return doc_id
 
     def _paragraph_id(self, text: str, feats: dict, lang: str, n_words: int) -> tuple[int, float]:
@@ -239,10 +277,35 @@ class IndexStore:
             if old:
                 self.delete_document(old[0])
             self.db["documents"].insert(record)
+            self.db.execute("DELETE FROM read_attempts WHERE path = ?", [record["path"]])
 
     def update_document(self, doc_id: int, **fields) -> None:
         with self.db.atomic():
             self.db["documents"].update(doc_id, fields)
+            self.db.execute("DELETE FROM read_attempts WHERE path = ?",
+                            [fields.get("path") or self._path_of(doc_id)])
+
+    def _path_of(self, doc_id: int) -> str | None:
+        row = self.db.execute("SELECT path FROM documents WHERE id = ?", [doc_id]).fetchone()
+        return row[0] if row else None
+
+    # -- reads in progress -------------------------------------------------------
+    def begin_read(self, path: str, size: int, mtime_ns: int) -> int:
+        """Note that `path` is being read; returns how many earlier reads of this same version
+        (size and mtime) never finished."""
+        with self.db.atomic():
+            row = self.db.execute("SELECT size, mtime_ns, attempts FROM read_attempts "
+                                  "WHERE path = ?", [path]).fetchone()
+            earlier = row[2] if row and (row[0], row[1]) == (size, mtime_ns) else 0
+            self.db.execute("INSERT OR REPLACE INTO read_attempts VALUES (?, ?, ?, ?, ?)",
+                            [path, size, mtime_ns, earlier + 1, time.time()])
+        return earlier
+
+    def end_read(self, path: str) -> None:
+        """Forget a read that ended without a record (cancelled, or the file turned out
+        unchanged)."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM read_attempts WHERE path = ?", [path])
 
     # -- embeddings ------------------------------------------------------------
     def paragraphs_without_embedding(self, model: str, limit: int | None = None) -> list[tuple[int, str]]:
@@ -314,7 +377,7 @@ class IndexStore:
         }
 
     def errors(self) -> list[dict]:
-        return [{"path": r["path"], "error": r["error"]}
+        return [{"path": r["path"], "error": r["error"], "kind": r["reason"] or "unreadable"}
                 for r in self.db["documents"].rows_where("status = 'error'", order_by="path")]
 
     def fingerprint(self, folder_ids: Sequence[int]) -> str:
@@ -326,6 +389,13 @@ class IndexStore:
             f"SELECT count(*), coalesce(sum(id), 0), coalesce(max(id), 0) FROM documents WHERE status = 'ok' AND folder_id IN ({marks})",
             list(folder_ids)).fetchone()
         return hashlib.sha1(repr(tuple(row)).encode()).hexdigest()
+
+
+def _db_reason(e: Exception) -> str:
+    text = str(e) if isinstance(e, sqlite3.Error) else (e.strerror or str(e))
+    if "not a database" in text or "no documents table" in text or "malformed" in text:
+        return "not a Killah index database (a damaged or foreign file)"
+    return " ".join(text.split())[:200]
 
 
 def _folder(row: dict) -> Folder:
