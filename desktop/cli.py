@@ -1,7 +1,8 @@
 """The `killah` command: one dispatcher over the engine's and training's commands.
 
 Each subcommand lives beside its library code as a `main(argv)` function; this
-module only finds it by name and turns `KillahError` into one clean line.
+module only finds it by name and runs it through `engine.clikit.run_guarded`, the
+one place where failures become one clean line and an exit status.
 """
 
 from __future__ import annotations
@@ -52,18 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     from engine.runtime import ensure_openblas
 
     ensure_openblas()
-    from engine.errors import KillahError
+    from engine.clikit import run_guarded
 
     module, func, _ = COMMANDS[name]
-    try:
-        entry = getattr(importlib.import_module(module), func)
-        return int(entry(rest) or 0)
-    except KillahError as e:
-        print(f"killah {name}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"killah {name}: interrupted", file=sys.stderr)
-        return 130
+    return run_guarded(f"killah {name}", lambda args: getattr(
+        importlib.import_module(module), func)(args), rest)
 
 
 if __name__ == "__main__":

@@ -123,7 +123,9 @@ def generate_main(argv: list[str]) -> int:
     add_sampling_options(parser)
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = clikit.read_input("-", "prompt") if args.prompt == "-" else args.prompt
+    if not prompt:
+        raise KillahError("the prompt is empty")
     options = sampling_from_args(args)
     lm = load_from_args(args)
     result = _stream_to_stdout(lm, prompt, options, args.json)
@@ -144,7 +146,7 @@ def continue_main(argv: list[str]) -> int:
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
     style = style_from_args(args)
-    text = _read_text(args.file)
+    text = clikit.read_input(str(args.file), "text to continue")
     if not text.strip():
         raise KillahError(f"{args.file} is empty: nothing to continue")
     options = sampling_from_args(args)
@@ -156,19 +158,6 @@ def continue_main(argv: list[str]) -> int:
     if args.json:
         clikit.emit(args, result)
     return 0
-
-
-def _read_text(path: Path) -> str:
-    if str(path) == "-":
-        return sys.stdin.read()
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KillahError(f"{path} does not exist") from None
-    except UnicodeDecodeError as e:
-        raise KillahError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except OSError as e:
-        raise KillahError(f"cannot read {path}: {e.strerror}") from None
 
 
 # -- killah rephrase -----------------------------------------------------------
@@ -191,7 +180,7 @@ def rephrase_main(argv: list[str]) -> int:
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
     style = style_from_args(args)
-    text = sys.stdin.read() if args.text == "-" else args.text
+    text = clikit.read_input("-", "text to rephrase") if args.text == "-" else args.text
     if not text.strip():
         raise KillahError("nothing to rephrase: the text is empty")
     if args.n < 1:

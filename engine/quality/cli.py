@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 from engine import clikit
@@ -33,14 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KillahError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise KillahError(f"{path}: cannot read as UTF-8 text ({e})") from None
+    return clikit.read_input(path, "text to score")
 
 
 def load_profile_arg(path: str | None):

@@ -78,7 +78,7 @@ def test_rephrase_json_gives_n_candidates(tiny_model_dir):
 def test_continue_missing_file_is_one_line(tmp_path, tiny_model_dir):
     proc = run(["continue", "--file", str(tmp_path / "nope.txt"), "--model", str(tiny_model_dir)])
     assert proc.returncode == 1
-    assert proc.stderr.strip().endswith("nope.txt does not exist")
+    assert proc.stderr.strip().endswith("nope.txt: no such file")
 
 
 def test_models_where_json():
