@@ -15,3 +15,11 @@ class ModelConversionError(KillahError):
 
 class AdapterMismatch(KillahError):
     pass
+
+
+class PromptTooLong(KillahError):
+    """The prompt and the tokens asked for do not fit the model's context."""
+
+
+class TooManyCandidates(KillahError):
+    """More candidates at once than the generator's bound."""

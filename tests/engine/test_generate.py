@@ -8,7 +8,8 @@ import pytest
 from engine.generate import (
     CancelToken,
     SamplingOptions,
-    _StopMatcher,
+    StopMatcher,
+    encode,
     generate,
     generate_batch,
     generate_candidates,
@@ -42,10 +43,8 @@ def test_streaming_equals_non_streaming(tiny_lm):
 
 def test_logprobs_match_a_plain_forward_pass(tiny_lm):
     """The reported log-prob of each sampled token is the model's own."""
-    c = generate(tiny_lm, PROMPT, GREEDY.replace(max_tokens=5), reuse_prompt_cache=False)
-    ids = tiny_lm.tokenizer.encode(PROMPT)
-    if ids[0] != tiny_lm.tokenizer.bos_token_id:
-        ids = [tiny_lm.tokenizer.bos_token_id, *ids]
+    ids = encode(tiny_lm, PROMPT)[0]  # token ids: used as given, no healing
+    c = generate(tiny_lm, ids, GREEDY.replace(max_tokens=5), reuse_prompt_cache=False)
     logits = tiny_lm.model(mx.array(ids + c.tokens)[None])[0]
     logp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
     for i, (tok, lp) in enumerate(zip(c.tokens, c.logprobs)):
@@ -96,25 +95,20 @@ def test_prompt_object_brings_its_stop_strings(tiny_lm):
 
 
 @pytest.mark.parametrize(
-    "chunks, stops, emitted, hit",
+    "text, stops, found, hold",
     [
-        (["hello wor", "ld\nmore"], ["\n"], "hello world", True),
-        (["abc", "de"], ["xyz"], "abcde", False),
-        (["Original", ": x"], ["Original:"], "", True),
-        (["ab", "c"], [], "abc", False),
+        ("hello world\nmore", ["\n"], 11, 0),
+        ("abcde", ["xyz"], None, 0),
+        ("Original: x", ["Original:"], 0, 0),
+        ("abc", [], None, 0),
+        ("a line\nOrig", ["\nOriginal:"], None, 5),
+        ("ends wit", ["xyz", "with x"], None, 3),
     ],
 )
-def test_stop_matcher(chunks, stops, emitted, hit):
-    m = _StopMatcher(stops)
-    out, was_hit = "", False
-    for c in chunks:
-        text, was_hit = m.feed(c)
-        out += text
-        if was_hit:
-            break
-    if not was_hit:
-        out += m.flush()
-    assert (out, was_hit) == (emitted, hit)
+def test_stop_matcher(text, stops, found, hold):
+    m = StopMatcher(stops)
+    assert m.find(text) == found
+    assert m.hold(text) == hold
 
 
 def test_cancel_from_another_thread_returns_what_was_generated(tiny_lm):

@@ -1,0 +1,153 @@
+"""Banned-phrase backtracking on the tiny model: the phrase list, and the rewinds.
+
+The reference for the rewinds is a driver with no KV cache at all: every step runs
+the model on the whole context, so its tokens are what any correct rewind of the
+streaming and batch caches (trimmed, or restored from the prompt snapshot past the
+sliding window) must reproduce.
+"""
+
+import re
+
+import mlx.core as mx
+import pytest
+
+from engine.generate import (
+    PhraseList,
+    SamplingOptions,
+    default_phrases,
+    generate,
+    generate_batch,
+    generate_candidates,
+    prepare,
+    stream_generate,
+)
+from engine.generate.sequence import Rewind
+from engine.generate.stream import new_sequence
+from engine.generate.vocab import vocab_for
+
+GREEDY = SamplingOptions(temperature=0.0, max_tokens=40, repetition_penalty=1.0)
+SHORT = "It is a truth universally acknowledged, that a single man"
+LONG = SHORT + " in possession of a good fortune, must be in want of a wife." * 3  # > window
+
+
+def _a_written_word(lm, prompt, opts=GREEDY) -> str:
+    """A whole word the model writes after a space, so banning it must change the text."""
+    text = generate(lm, prompt, opts, reuse_prompt_cache=False).text
+    words = re.findall(r"(?<= )[A-Za-z]{3,}(?![A-Za-z0-9])", text)
+    assert words, f"no word to ban in {text!r}"
+    return words[0].lower()
+
+
+def _uncached(lm, prompt, opts, phrases):
+    """Sequence + the whole context through the model at every step, greedy."""
+    enc = prepare(lm, prompt, opts.max_tokens)
+    seq = new_sequence(lm, enc, opts, phrases)
+    processors = seq.processors()
+    mask = vocab_for(lm).mask
+    while not seq.finish:
+        context = mx.array(enc.ids + seq.tokens)
+        logits = lm.model(context[None])[:, -1, :]
+        for p in processors:
+            logits = p(context, logits)
+        logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+        token = int(mx.argmax(logprobs + mask, axis=-1).item())
+        seq.add(token, logprobs[0])
+    return seq
+
+
+@pytest.mark.parametrize("prompt, max_tokens", [("Rain fell", 16), (LONG, 40)],
+                         ids=["trimmed-cache", "past-the-window"])
+def test_a_banned_word_is_rewound_exactly_as_an_uncached_decode(tiny_lm, prompt, max_tokens):
+    """Short: prompt + generation stay inside the tiny model's 32-token window, so the
+    caches are trimmed. Long: the window has rotated, so the prompt snapshot is used."""
+    from engine.generate import cache as kv
+
+    opts = GREEDY.replace(max_tokens=max_tokens)
+    word = _a_written_word(tiny_lm, prompt, opts)
+    phrases = PhraseList.from_pairs([(word, 0.0)])
+    ref = _uncached(tiny_lm, prompt, opts, phrases)
+    assert ref.guard.rewinds >= 1
+    trims = []
+    real_trim = kv.trim_to
+    kv.trim_to = lambda cache, n: trims.append(real_trim(cache, n)) or trims[-1]
+    try:
+        streamed = list(stream_generate(tiny_lm, prompt, opts, antislop=phrases,
+                                        reuse_prompt_cache=False))
+        whole = generate(tiny_lm, prompt, opts, antislop=phrases)
+        cands = generate_candidates(tiny_lm, prompt, 2, opts, antislop=phrases)
+        batch = generate_batch(tiny_lm, [prompt, "A short one."], opts, antislop=phrases)
+    finally:
+        kv.trim_to = real_trim
+    assert set(trims) == {max_tokens == 16}
+    for c in (whole, *cands, batch[0]):
+        assert c.tokens == ref.tokens and c.text == ref.text and c.rewinds == ref.guard.rewinds
+    assert "".join(r.text for r in streamed) == ref.text  # nothing shown was taken back
+    assert not re.search(rf"(?<![A-Za-z0-9]){word}(?![A-Za-z0-9])", ref.text, re.IGNORECASE)
+
+
+def test_a_phrase_the_model_insists_on_is_let_through(tiny_lm):
+    """Factor 1 changes nothing: the model picks the same first token, so the phrase stays
+    (antislop's rule: the adjustment was not enough to change its mind)."""
+    word = _a_written_word(tiny_lm, SHORT)
+    plain = generate(tiny_lm, SHORT, GREEDY)
+    kept = generate(tiny_lm, SHORT, GREEDY, antislop=PhraseList.from_pairs([(word, 1.0)]))
+    assert kept.tokens == plain.tokens and kept.rewinds == 1
+
+
+def test_sampled_antislop_is_reproducible_and_bans(tiny_lm):
+    opts = SamplingOptions(temperature=1.0, max_tokens=40, repetition_penalty=1.0, seed=1)
+    words = re.findall(r"[a-z]{2,}", generate(tiny_lm, SHORT, opts).text.lower())
+    assert words
+    phrases = PhraseList.from_pairs([(w, 0.0) for w in words])
+    a = generate(tiny_lm, SHORT, opts, antislop=phrases)
+    assert a.tokens == generate(tiny_lm, SHORT, opts, antislop=phrases).tokens
+    assert a.rewinds >= 1
+    for w in set(words):
+        assert not re.search(rf"(?<![a-z0-9]){w}(?![a-z0-9])", a.text.lower())
+
+
+@pytest.mark.parametrize("text, final, found", [
+    ("a rich tapestry of", False, (7, "tapestry")),
+    ("a rich tapestry", False, None),  # the word may go on ("tapestryx")
+    ("a rich tapestry", True, (7, "tapestry")),
+    ("the tapestrys", True, None),  # whole words only
+    ("it was a testament to her", False, (9, "testament to")),
+    ("Voice Barely Above A Whisper.", False, (6, "barely above a whisper")),
+    ("couldn\u2019t help but feel", True, None),
+])
+def test_phrase_list_finds_whole_phrases(text, final, found):
+    from engine.generate.antislop import normalise
+
+    phrases = PhraseList.from_pairs([("tapestry", 0), ("testament to", 0.5),
+                                     ("barely above a whisper", 0.1)])
+    assert phrases.find(normalise(text), 0, final) == found
+
+
+def test_phrase_list_holds_back_what_could_become_a_phrase():
+    phrases = PhraseList.from_pairs([("testament to", 0.5), ("tapestry", 0)])
+    assert phrases.hold("it was a testament") == len("testament")
+    assert phrases.hold("it was a testament t") == len("testament t")
+    assert phrases.hold("it was a tap") == len("tap")
+    assert phrases.hold("it was a top") == 0
+
+
+def test_default_list_is_antislops_with_its_factors():
+    phrases = default_phrases()
+    assert len(phrases.factors) > 400
+    assert phrases.factors["tapestry"] == pytest.approx(0.03125)
+    assert "barely above a whisper" in phrases.factors
+    assert all(p == p.strip().lower() and p[0].isalnum() for p in phrases.factors)
+
+
+def test_a_rewind_reports_how_far_back(tiny_lm):
+    word = _a_written_word(tiny_lm, SHORT)
+    enc = prepare(tiny_lm, SHORT, 40)
+    seq = new_sequence(tiny_lm, enc, GREEDY, PhraseList.from_pairs([(word, 0.0)]))
+    plain = generate(tiny_lm, SHORT, GREEDY).tokens
+    out = None
+    for t in plain:
+        out = seq.add(t, mx.zeros(vocab_for(tiny_lm).size))
+        if isinstance(out, Rewind):
+            break
+    assert isinstance(out, Rewind) and out.keep == len(seq.tokens) < len(plain)
+    assert word not in seq.text.lower()
