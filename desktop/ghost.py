@@ -12,7 +12,8 @@ text is ever shown.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -60,7 +61,9 @@ class GhostJob(Job):
         self.check_cancelled()
         prompt = continue_prompt(p["context"], exemplars=exemplars)
         text = []
+        # A document longer than the model's context: continue from its end.
         for r in stream_generate(p["lm"], prompt, p["options"], transforms=p["transforms"],
+                                 overflow="keep_tail",
                                  cancel=self.token):
             if self.is_cancelled:
                 break

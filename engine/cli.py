@@ -31,6 +31,10 @@ def add_sampling_options(parser: argparse.ArgumentParser, **defaults) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name, f.default)
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{f.metadata['help']} (default: {'on' if default else 'off'})")
+            continue
         kind = int if f.name in ("top_k", "max_tokens", "repetition_context_size", "seed") else float
         shown = "the task's length budget" if f.name == "max_tokens" and default is None else default
         parser.add_argument(flag, type=kind, default=default, help=f"{f.metadata['help']} (default: {shown})")

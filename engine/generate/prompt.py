@@ -70,8 +70,13 @@ def prepare(lm, prompt: str | Sequence[int] | Prompt, max_tokens: int,
         if last not in vocab.banned_set and tail and "\ufffd" not in tail and text.endswith(tail):
             ids, heal = ids[:-1], tail
     limit = context_length(lm)
+    if limit and max_tokens >= limit - 1:
+        raise PromptTooLong(
+            f"{max_tokens:,} tokens were asked for, but {lm.model_id} reads at most "
+            f"{limit:,} tokens at once (prompt included): ask for fewer"
+        )
     if limit and len(ids) + max_tokens > limit:
-        if overflow == "error" or max_tokens >= limit - 1:
+        if overflow == "error":
             raise PromptTooLong(
                 f"the prompt is {len(ids):,} tokens and {max_tokens:,} more were asked for, "
                 f"but {lm.model_id} reads at most {limit:,} tokens at once: "

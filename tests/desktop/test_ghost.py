@@ -81,7 +81,7 @@ def test_typing_the_ghost_consumes_it(qtbot, tiny_window):
 def test_typing_something_else_cancels_generation_at_once(qtbot, tiny_window):
     """A keystroke that does not match stops the worker; no chunk of the old generation appears."""
     w = tiny_window
-    w.session.settings.ghost_max_tokens = 4000  # long enough to be still running
+    w.session.settings.ghost_max_tokens = 1500  # still running (the tiny model reads 2,048)
     qtbot.keyClicks(w.editor, PROMPT)
     qtbot.waitUntil(lambda: w.editor.ghost_text() != "", timeout=TIMEOUT_MS)
     job = w.ghost.job

@@ -107,6 +107,8 @@ def test_a_prompt_past_the_context_is_refused_with_the_limit(tiny_lm):
         generate_candidates(tiny_lm, long, 2, GREEDY)
     with pytest.raises(PromptTooLong):
         list(stream_generate(tiny_lm, long, GREEDY))
+    with pytest.raises(PromptTooLong, match="4,000 tokens were asked for.*ask for fewer"):
+        generate(tiny_lm, "Rain fell", GREEDY.replace(max_tokens=4000), overflow="keep_tail")
 
 
 def test_keep_tail_continues_the_end_of_a_long_prompt(tiny_lm):
