@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model for this session: 'default', a local MLX folder or .gguf, or a Hugging Face id")
     p.add_argument("--smoke", action="store_true", default=bool(os.environ.get("KILLAH_SMOKE")),
                    help="open, wait for the model to load, then quit (exit 0 if it loaded)")
-    p.add_argument("--smoke-timeout", type=float, default=float(os.environ.get("KILLAH_SMOKE_TIMEOUT", 900)),
+    p.add_argument("--smoke-timeout", type=float, default=float(os.environ.get("KILLAH_SMOKE_TIMEOUT", "900")),
                    help="seconds --smoke waits for the model (default 900)")
     p.add_argument("--theme", choices=("system", "light", "dark"), default="system",
                    help="colour theme (default: follow the system)")
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(session, recover=not args.no_recover)
     window.show()
     for f in args.files[:1]:
-        window._guard(lambda f=f: window.documents.open(f))()
+        if not Path(f).expanduser().exists():
+            window.documents.start_new(f)  # like any editor: a new file, created on save
+        elif not window._guard(lambda f=f: window.documents.open(f))() and args.smoke:
+            print(f"killah app --smoke: could not open {f}", file=sys.stderr, flush=True)
     status = {"code": 0}
 
     if args.smoke:

@@ -7,14 +7,14 @@ the methods in `DocumentView`, so tests can drive the logic with a stand-in.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
-
-from engine import atomic
-from engine.errors import KillahError
+from typing import Protocol
 
 from desktop import autosave
 from desktop.settings import Settings
+from engine import atomic
+from engine.errors import KillahError
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 WORD_RE = re.compile(r"\w+(?:[’'\-]\w+)*", re.UNICODE)
@@ -30,6 +30,8 @@ class DocumentView(Protocol):
     def ask_open_path(self) -> str | None: ...
     def ask_save_path(self, suggested: str) -> str | None: ...
     def confirm_discard(self, title: str) -> bool | None: ...  # True discard, False save, None cancel
+    def confirm_overwrite_readonly(self, name: str) -> bool: ...
+    def show_error(self, message: str) -> None: ...
 
 
 def word_count(text: str) -> int:
@@ -123,12 +125,35 @@ class Documents:
             target = target.with_suffix(".md")
         return self._write(target)
 
+    def start_new(self, path: str | Path) -> None:
+        """An empty document that will be saved as `path` (a file named on the command line
+        that does not exist yet)."""
+        self.path = Path(path).expanduser().absolute()
+        self.view.set_text("")
+        self.view.set_modified(False)
+        self.refresh_title()
+        self.view.show_status(f"{self.path.name} is a new file: it is created when you save")
+
     def _write(self, path: Path) -> bool:
+        """The one save path (engine.atomic): mode, links and symlinks kept; a read-only file
+        is overwritten only when the user says so. On failure the text is kept in the
+        autosave snapshot and a KillahError says why."""
+        text = self.view.text()
         try:
-            atomic.write_text(path, self.view.text())
+            try:
+                atomic.write_text(path, text)
+            except atomic.ReadOnlyFile:
+                if not self.view.confirm_overwrite_readonly(path.name):
+                    self.view.show_status(f"not saved: {path.name} is read-only")
+                    return False
+                atomic.write_text(path, text, overwrite_readonly=True)
         except OSError as e:
+            self._keep_snapshot()
             raise KillahError(f"cannot save {path}: {e.strerror or e}") from None
-        self.path = path.resolve()
+        except KillahError:
+            self._keep_snapshot()
+            raise
+        self.path = path.parent.resolve() / path.name  # a symlink stays the document
         self.view.set_modified(False)
         self._drop_snapshot()
         self.settings.add_recent(self.path)
@@ -148,8 +173,18 @@ class Documents:
         return True
 
     def close(self) -> bool:
-        """On window close: ask about unsaved text; True when the window may close."""
-        if not self._may_discard():
+        """On window close: ask about unsaved text; True when the window may close.
+
+        Never True while typed text is neither saved nor discarded: when saving fails
+        (a folder that became read-only, a full disk), the text stays in the window and
+        in the autosave snapshot, and the user is told where.
+        """
+        try:
+            if not self._may_discard():
+                return False
+        except KillahError as e:
+            self.view.show_error(f"{e}. Your text is still here and in the autosave copy "
+                                 f"{self.snapshot_file}; use Save As to save it elsewhere.")
             return False
         self._drop_snapshot()
         return True
@@ -165,6 +200,16 @@ class Documents:
         autosave.write(self.snapshot_file, text, str(self.path) if self.path else None)
         self._last_snapshot = text
         return True
+
+    def _keep_snapshot(self) -> None:
+        """Write the snapshot now, whatever autosave last wrote (a save just failed)."""
+        if self.view.is_modified():
+            try:
+                autosave.write(self.snapshot_file, self.view.text(),
+                               str(self.path) if self.path else None)
+                self._last_snapshot = self.view.text()
+            except (OSError, KillahError):
+                pass  # the text is still in the window; the error being raised says why
 
     def _drop_snapshot(self) -> None:
         autosave.discard(self.snapshot_file)

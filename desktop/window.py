@@ -7,17 +7,23 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget,
-    QVBoxLayout, QWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
-
-from engine.errors import KillahError
 
 from desktop.documents import Documents, word_count
 from desktop.editor import TextEditor
 from desktop.ghost import Ghost
 from desktop.rephrase import RephrasePanel
 from desktop.session import Session
+from engine.errors import KillahError
 
 DOC_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
 
@@ -181,8 +187,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def show_error(self, message: str) -> None:
+        """Status line plus a window-modal message box that does not block the caller (no nested
+        event loop: a closing window, a --smoke run or a test never waits on it)."""
         self.show_status(message)
-        QMessageBox.warning(self, "Killah", message)
+        box = QMessageBox(QMessageBox.Warning, "Killah", message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setObjectName("error-message")
+        box.open()
 
     def ask_open_path(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(self, "Open", str(Path.home()), DOC_FILTER)
@@ -197,6 +208,12 @@ class MainWindow(QMainWindow):
             self, "Killah", f"Save the changes to {title}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
         return {QMessageBox.Save: False, QMessageBox.Discard: True}.get(answer)
+
+    def confirm_overwrite_readonly(self, name: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Killah", f"{name} is read-only. Overwrite it anyway (it stays read-only)?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     # -- state --------------------------------------------------------------------
     def _on_text_changed(self) -> None:
@@ -236,10 +253,15 @@ class MainWindow(QMainWindow):
         self.model_status.setText("model: not loaded")
         self.show_status(message)
 
-    def closeEvent(self, e) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, e) -> None:
         if self.is_shut_down:
             return super().closeEvent(e)
-        if not self.documents.close():
+        try:
+            may_close = self.documents.close()
+        except Exception as err:  # noqa: BLE001 - never close over unsaved text
+            self.show_error(f"could not close: {err}")
+            may_close = False
+        if not may_close:
             e.ignore()
             return
         self.ghost.cancel()

@@ -36,6 +36,8 @@ class StandInView:
     def show_status(self, m): self.status = m
     def ask_open_path(self): return None
     def ask_save_path(self, suggested): return self.save_path
+    def show_error(self, m): self.status = m
+    def confirm_overwrite_readonly(self, name): return False
 
     def confirm_discard(self, title):
         self.asked += 1
