@@ -32,6 +32,7 @@ def list_adapter_folders() -> list[dict]:
             meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
+        meta = meta if isinstance(meta, dict) else {}  # a JSON list here stopped the app
         out.append({"path": str(folder), "name": meta.get("name") or folder.name,
                     "author": meta.get("author") or "", "mtime": folder.stat().st_mtime})
     return sorted(out, key=lambda a: -a["mtime"])

@@ -23,19 +23,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import mlx.core as mx
-import mlx.nn as nn
+from mlx import nn
 from mlx.utils import tree_flatten, tree_unflatten
 
+from engine.adapter_files import (
+    ADAPTER_CONFIG,
+    ADAPTER_METADATA,
+    ADAPTER_WEIGHTS,
+    MAX_LORA_SCALE,
+    read_folder,
+)
 from engine.errors import AdapterMismatch, KillahError
 
-ADAPTER_WEIGHTS = "adapters.safetensors"
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_METADATA = "metadata.json"
+__all__ = ["ADAPTER_CONFIG", "ADAPTER_METADATA", "ADAPTER_WEIGHTS", "Adapter", "AdapterStack",
+           "StackEntry", "fuse_and_export", "load_adapter"]
 METADATA_FORMAT = "killah-adapter v1"
 
 # Config fields that fix every weight shape: two models that agree on them (and on
@@ -131,35 +138,17 @@ class Adapter:
 
 
 def load_adapter(path: str | Path) -> Adapter:
-    """Read an adapter folder (mlx-lm format, with or without Killah's metadata.json)."""
-    path = Path(path).expanduser()
-    if not path.is_dir():
-        raise KillahError(f"adapter {path}: not a folder")
-    config_file, weights_file = path / ADAPTER_CONFIG, path / ADAPTER_WEIGHTS
-    for f in (config_file, weights_file):
-        if not f.is_file():
-            raise KillahError(f"adapter {path}: missing {f.name}")
-    try:
-        config = json.loads(config_file.read_text("utf-8"))
-    except (OSError, ValueError) as e:
-        raise KillahError(f"adapter {path}: unreadable {ADAPTER_CONFIG}: {e}") from e
-    kind = config.get("fine_tune_type", "lora")
-    if kind != "lora":
-        raise KillahError(f"adapter {path}: fine_tune_type {kind!r} is not supported (only 'lora')")
-    metadata = {}
-    if (path / ADAPTER_METADATA).is_file():
-        try:
-            metadata = json.loads((path / ADAPTER_METADATA).read_text("utf-8"))
-        except ValueError as e:
-            raise KillahError(f"adapter {path}: unreadable {ADAPTER_METADATA}: {e}") from e
-    try:
-        weights = mx.load(str(weights_file))
-    except Exception as e:  # noqa: BLE001 - mlx raises RuntimeError/ValueError for bad files
-        raise KillahError(f"adapter {path}: cannot read {ADAPTER_WEIGHTS}: {e}") from e
-    bad = [k for k in weights if k.rsplit(".", 1)[-1] not in ("lora_a", "lora_b")]
-    if bad:
-        raise KillahError(f"adapter {path}: not LoRA tensors: {', '.join(sorted(bad)[:5])}")
-    return Adapter(path=path, config=config, metadata=metadata, weights=weights)
+    """Read an adapter folder (mlx-lm format, with or without Killah's metadata.json).
+
+    Everything is checked first (engine.adapter_files.read_folder): a malformed folder
+    raises one KillahError that lists every problem found.
+    """
+    folder = read_folder(path)
+    if folder.problems:
+        raise KillahError(f"adapter {folder.path}: {len(folder.problems)} problem(s): "
+                          + "; ".join(folder.problems))
+    return Adapter(path=folder.path, config=folder.config, metadata=folder.metadata,
+                   weights=folder.weights)
 
 
 # -- the stack ------------------------------------------------------------------------------
@@ -219,16 +208,17 @@ class AdapterStack:
         self.entries: tuple[StackEntry, ...] = tuple(_entry(e) for e in entries)
 
     @classmethod
-    def for_model(cls, lm, entries: Iterable) -> "AdapterStack":
+    def for_model(cls, lm, entries: Iterable) -> AdapterStack:
         stack = cls(entries)
         stack.validate(lm)
         return stack
 
-    def with_scales(self, *scales: float) -> "AdapterStack":
+    def with_scales(self, *scales: float) -> AdapterStack:
         """The same adapters with new scales (no reloading)."""
         if len(scales) != len(self.entries):
             raise ValueError(f"expected {len(self.entries)} scales, got {len(scales)}")
-        return AdapterStack(StackEntry(e.adapter, float(s)) for e, s in zip(self.entries, scales))
+        return AdapterStack(StackEntry(e.adapter, _checked_scale(s, e.adapter))
+                            for e, s in zip(self.entries, scales))
 
     @property
     def cache_key(self) -> tuple:
@@ -401,4 +391,17 @@ def _entry(e) -> StackEntry:
     adapter, scale = e
     if not isinstance(adapter, Adapter):
         adapter = load_adapter(adapter)
-    return StackEntry(adapter, adapter.lora_scale if scale is None else float(scale))
+    return StackEntry(adapter, _checked_scale(adapter.lora_scale if scale is None else scale,
+                                              adapter))
+
+
+def _checked_scale(scale, adapter: Adapter) -> float:
+    """A finite scale within +-MAX_LORA_SCALE (0 turns the adapter off)."""
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        raise KillahError(f"adapter {adapter.path}: scale {scale!r} is not a number") from None
+    if not math.isfinite(value) or abs(value) > MAX_LORA_SCALE:
+        raise KillahError(f"adapter {adapter.path}: scale {value:g} is outside "
+                          f"-{MAX_LORA_SCALE:g}..{MAX_LORA_SCALE:g}")
+    return value
