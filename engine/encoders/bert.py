@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import mlx.core as mx
-import mlx.nn as nn
+from mlx import nn
 
 
 @dataclass
@@ -31,7 +31,7 @@ class ModelArgs:
     position_offset: int = 0
 
     @classmethod
-    def from_dict(cls, params: dict) -> "ModelArgs":
+    def from_dict(cls, params: dict) -> ModelArgs:
         names = inspect.signature(cls).parameters
         args = cls(**{k: v for k, v in params.items() if k in names})
         if "position_offset" not in params and args.model_type == "xlm-roberta":
@@ -81,7 +81,7 @@ class Attention(nn.Module):
         self.out = nn.Linear(d, d)
 
     def __call__(self, x: mx.array, mask: mx.array | None) -> mx.array:
-        B, L, D = x.shape  # noqa: N806 - shape names
+        B, L, D = x.shape
 
         def heads(t):  # (B, L, D) -> (B, heads, L, D/heads)
             return t.reshape(B, L, self.n_heads, -1).transpose(0, 2, 1, 3)

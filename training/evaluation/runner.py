@@ -240,7 +240,7 @@ def evaluate_conditions(
             texts, judge=judge, target=name, descriptions=desc_texts,
             originals=None if cond == REAL else originals,
             asked_words=None if cond == REAL else asked, lm=lm,
-            generic=lang == "en",
+            generic=lang == "en", lang=lang,
         )
         per_passage[cond] = values
         rows[cond] = metrics.summarize(values, seed=seed)
