@@ -52,8 +52,8 @@ def main() -> int:
     for name in BUILTIN:
         enc = load(name)
         tokens = sum(len(x) for x in enc.tokenize(texts)) / len(texts)
-        one = timed(lambda: enc.encode(texts[:1]), args.repeats)
-        many = timed(lambda: enc.encode(texts, batch_size=args.batch), args.repeats)
+        one = timed(lambda e=enc: e.encode(texts[:1]), args.repeats)
+        many = timed(lambda e=enc: e.encode(texts, batch_size=args.batch), args.repeats)
         rows.append({"encoder": name, "tokens": round(tokens),
                      "one_wall_ms": round(one[0] * 1000, 1), "one_cpu_ms": round(one[1] * 1000, 1),
                      "batched_wall_ms": round(many[0] * 1000 / len(texts), 1),
