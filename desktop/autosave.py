@@ -9,6 +9,7 @@ process is gone (a crash, kill -9) is offered back on the next start.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import uuid
@@ -51,7 +52,15 @@ def read(file: Path) -> Snapshot | None:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("text"), str):
         return None
-    return Snapshot(file, data["text"], data.get("path"), float(data.get("saved_at", 0)), int(data.get("pid", 0)))
+    path, saved_at, pid = data.get("path"), data.get("saved_at", 0), data.get("pid", 0)
+    if not isinstance(path, (str, type(None))):
+        path = None
+    if not isinstance(saved_at, (int, float)) or isinstance(saved_at, bool) \
+            or not math.isfinite(saved_at):
+        saved_at = 0.0
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid < 2**31:
+        pid = 0  # unknown owner: offered back as an orphan, never taken for a live process
+    return Snapshot(file, data["text"], path, float(saved_at), pid)
 
 
 def _alive(pid: int) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,18 @@ from engine import atomic, paths
 
 FORMAT = "killah-settings v1"
 MAX_RECENT = 10
+MAX_LIST = 1000
+# Numbers a hand-edited settings.json may hold; outside them a value falls back to its default.
+BOUNDS = {
+    "temperature": (0.0, 5.0), "min_p": (0.0, 1.0), "top_p": (0.0, 1.0),
+    "repetition_penalty": (0.5, 3.0), "ghost_pause_ms": (50, 60_000),
+    "ghost_max_tokens": (1, 512), "ghost_context_chars": (100, 100_000),
+    "rephrase_candidates": (1, 16), "rephrase_max_tokens": (1, 1024),
+    "autosave_seconds": (1, 3600), "persona_strength": (0.0, 1.0),
+    "persona_exemplars": (0, 16),
+}
+LIST_ITEMS = {"adapters": dict, "library_folders": str, "optout_folders": str,
+              "recent_files": str}
 
 
 def _f(default: Any, help: str, **kw: Any):
@@ -49,23 +62,33 @@ class Settings:
     recent_files: list = _f([], "recently opened documents, newest first")
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Settings":
-        """Known keys with the right type are taken; the rest keep their defaults."""
+    def from_dict(cls, data: dict, ignored: list[str] | None = None) -> "Settings":
+        """Known keys with the right type, within their bounds (BOUNDS), are taken; the rest
+        keep their defaults and are named in `ignored`."""
         kwargs = {}
+        defaults = cls()
         for f in dataclasses.fields(cls):
             if f.name not in data:
                 continue
             value = data[f.name]
-            default = getattr(cls(), f.name)
+            default = getattr(defaults, f.name)
             if isinstance(default, bool):
                 ok = isinstance(value, bool)
             elif isinstance(default, (int, float)):
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                      and math.isfinite(value))
+                low, high = BOUNDS.get(f.name, (-math.inf, math.inf))
+                ok = ok and low <= value <= high
                 value = type(default)(value) if ok else value
+            elif isinstance(default, list):
+                ok = isinstance(value, list) and len(value) <= MAX_LIST and all(
+                    isinstance(v, LIST_ITEMS.get(f.name, (str, dict))) for v in value)
             else:
                 ok = isinstance(value, type(default))
             if ok:
                 kwargs[f.name] = value
+            elif ignored is not None:
+                ignored.append(f"{f.name}={_short(value)}")
         return cls(**kwargs)
 
     def to_dict(self) -> dict:
@@ -105,7 +128,16 @@ def load(path: Path | None = None) -> tuple[Settings, str]:
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
         return Settings(), f"settings file {path} is unreadable ({e}); using defaults"
-    return Settings.from_dict(data), ""
+    ignored: list[str] = []
+    settings = Settings.from_dict(data, ignored)
+    if ignored:
+        return settings, f"settings file {path}: ignored {', '.join(ignored)} (defaults used)"
+    return settings, ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def save(settings: Settings, path: Path | None = None) -> None:

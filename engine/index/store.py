@@ -341,11 +341,31 @@ class IndexStore:
             rows = self.db.execute(
                 "SELECT e.paragraph_id, e.vector FROM embeddings e JOIN _want w ON w.id = e.paragraph_id "
                 "WHERE e.model = ? ORDER BY e.paragraph_id", [model]).fetchall()
+        rows = self._valid_vectors(model, rows)
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, matrix
+
+    def _valid_vectors(self, model: str, rows: list) -> list:
+        """Rows whose vector has the common length and only finite values. Any other row is a
+        damaged cache entry: it is deleted, so the next sync embeds that paragraph again."""
+        if not rows:
+            return rows
+        lengths = [len(r[1]) if isinstance(r[1], bytes) else -1 for r in rows]
+        common = max(set(lengths), key=lengths.count)
+        good, bad = [], []
+        for r, n in zip(rows, lengths):
+            ok = n == common and n > 0 and n % 4 == 0 and bool(
+                np.isfinite(np.frombuffer(r[1], dtype=np.float32)).all())
+            (good if ok else bad).append(r)
+        if bad:
+            with self.db.atomic():
+                self.db.conn.executemany(
+                    "DELETE FROM embeddings WHERE model = ? AND paragraph_id = ?",
+                    [(model, r[0]) for r in bad])
+        return good
 
     # -- reading -----------------------------------------------------------------
     def paragraph_texts(self, ids: Sequence[int]) -> dict[int, str]:
@@ -399,4 +419,10 @@ def _db_reason(e: Exception) -> str:
 
 
 def _folder(row: dict) -> Folder:
-    return Folder(row["id"], row["path"], tuple(json.loads(row["excludes"] or "[]")))
+    try:
+        excludes = json.loads(row["excludes"] or "[]")
+    except ValueError:
+        excludes = []
+    if not isinstance(excludes, list):
+        excludes = []
+    return Folder(row["id"], row["path"], tuple(str(p) for p in excludes))

@@ -122,7 +122,9 @@ class PersonaConditioning:
             [self.persona.name, model_id, kind]).fetchone()
         key = f"{self.persona.name}:{fingerprint}:{kind}"
         if row and row[0] == fingerprint:
-            return steering.unpack(row[1]), key
+            cached = steering.unpack(row[1], _hidden_size(self.lm))
+            if cached is not None:
+                return cached, key
         vectors = steering.steering_vectors(self.lm, self._persona_sample(), neutral, layers)
         with self.store.db.atomic():
             self.store.db["persona_cache"].upsert(
@@ -155,3 +157,10 @@ class PersonaConditioning:
                              f"{self.persona.name!r}; the index has {len(others)}")
         picks = np.linspace(0, len(others) - 1, min(240, len(others))).round().astype(int)
         return [others[i] for i in picks]
+
+
+def _hidden_size(lm) -> int | None:
+    config = dict(getattr(lm, "config", None) or {})
+    config.update(config.get("text_config") or {})
+    size = config.get("hidden_size")
+    return size if isinstance(size, int) else None

@@ -164,6 +164,20 @@ def pack(vectors: dict[int, np.ndarray], meta: dict) -> bytes:
     return buf.getvalue()
 
 
-def unpack(data: bytes) -> dict[int, np.ndarray]:
-    with np.load(io.BytesIO(data)) as npz:
-        return {int(k): npz[f"L{int(k)}"].astype(np.float32) for k in npz["layers"]}
+def unpack(data: bytes, hidden_size: int | None = None) -> dict[int, np.ndarray] | None:
+    """The vectors of a cache entry, or None when it is damaged (not an npz, not 1-D vectors of
+    one length, of `hidden_size` when given, or not finite): then they are computed again.
+    Never unpickles (np.load's allow_pickle stays False)."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            vectors = {int(k): npz[f"L{int(k)}"].astype(np.float32) for k in npz["layers"]}
+    except Exception:  # noqa: BLE001 - a damaged cache entry is a cache miss
+        return None
+    sizes = {v.shape for v in vectors.values()}
+    if not vectors or len(sizes) != 1 or len(next(iter(sizes))) != 1:
+        return None
+    if hidden_size is not None and next(iter(sizes))[0] != hidden_size:
+        return None
+    if not all(np.isfinite(v).all() for v in vectors.values()):
+        return None
+    return vectors
