@@ -6,8 +6,8 @@ final, or with a `Rewind` (antislop). It decides when the sequence ends: end of
 sequence, a stop string, the length limit. Text that could still turn into a
 stop string or a listed phrase is held back, so nothing returned is ever taken
 back. When a rewind lands inside text already returned (the space before a
-phrase), the tokens written there again must spell that text out first: the
-same prefix constraint that token healing puts on the first tokens.
+phrase), the token written there again must begin with that text: the same
+prefix constraint that token healing puts on the first token.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class Sequence:
         self.detok = fresh_detokenizer(tokenizer, vocab.anchor)
         self.shown = ""  # the text returned so far
         self.finish: str | None = None
-        # The tokens from position require[0] on must spell out require[1].
+        # The token at position require[0] must begin with the text require[1].
         self.require: tuple[int, str] | None = (0, prompt.heal) if prompt.heal else None
 
     # -- what the driver calls ---------------------------------------------------
@@ -196,23 +196,13 @@ class Sequence:
         owed = (self.prompt.heal + self.shown)[written:]
         self.require = (k, owed) if owed else None
 
-    # -- the prefix constraint (token healing, and text shown before a rewind) --------
+    # -- the prefix constraint (token healing, and text shown before a rewind) ----------
 
     def constrain(self, tokens: mx.array, logits: mx.array) -> mx.array:
-        """Logits processor: from position require[0], only tokens that spell out require[1]."""
+        """Logits processor: at position require[0], only tokens that begin with require[1]."""
         if self.require is None:
             return logits
-        start, rest = self.require
-        pos = tokens.shape[-1] - len(self.prompt.ids) - start
-        if pos < 0:
+        start, text = self.require
+        if tokens.shape[-1] - len(self.prompt.ids) != start:
             return logits
-        if pos > 0:
-            if pos >= len(rest) or not self.vocab.allowed_mask(rest)[1]:
-                return logits
-            for t in tokens[-pos:].tolist():
-                piece = self.vocab.texts[t]
-                rest = rest[len(piece):] if rest.startswith(piece) and piece != rest else ""
-                if not rest:
-                    return logits
-        mask, _ = self.vocab.allowed_mask(rest)
-        return logits + mask.astype(logits.dtype)
+        return logits + self.vocab.allowed_mask(text).astype(logits.dtype)

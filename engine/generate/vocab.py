@@ -97,23 +97,14 @@ class Vocab:
             out.append(ids[j])
         return out
 
-    def proper_prefixes(self, text: str) -> list[int]:
-        """Tokens whose text is a non-empty proper prefix of `text`."""
-        keys, ids = self._index()
-        out = []
-        for k in range(1, len(text)):
-            p = text[:k]
-            j = bisect.bisect_left(keys, p)
-            while j < len(keys) and keys[j] == p:
-                out.append(ids[j])
-                j += 1
-        return out
+    def _allowed_mask(self, prefix: str) -> mx.array:
+        """The mask allowing only tokens whose text starts with `prefix`.
 
-    def _allowed_mask(self, prefix: str) -> tuple[mx.array, bool]:
-        """The mask allowing only tokens that begin `prefix` or begin with it, and
-        whether any allowed token is a proper prefix (the constraint may continue)."""
-        shorter = self.proper_prefixes(prefix)
-        return self._mask_of(self.starting_with(prefix) + shorter, allowed=True), bool(shorter)
+        Shorter tokens that only begin `prefix` (a bare " " before "rich") are not
+        allowed: they are the off-distribution path healing exists to avoid, and the
+        healed token itself always qualifies.
+        """
+        return self._mask_of(self.starting_with(prefix), allowed=True)
 
 
 def _token_texts(tokenizer, size: int, anchor: int) -> list[str]:

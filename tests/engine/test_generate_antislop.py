@@ -96,14 +96,14 @@ def test_a_phrase_the_model_insists_on_is_let_through(tiny_lm):
 
 def test_sampled_antislop_is_reproducible_and_bans(tiny_lm):
     opts = SamplingOptions(temperature=1.0, max_tokens=40, repetition_penalty=1.0, seed=1)
-    words = re.findall(r"[a-z]{2,}", generate(tiny_lm, SHORT, opts).text.lower())
+    words = list(dict.fromkeys(re.findall(r"[a-z]{2,}", generate(tiny_lm, SHORT, opts).text)))[:3]
     assert words
     phrases = PhraseList.from_pairs([(w, 0.0) for w in words])
     a = generate(tiny_lm, SHORT, opts, antislop=phrases)
     assert a.tokens == generate(tiny_lm, SHORT, opts, antislop=phrases).tokens
-    assert a.rewinds >= 1
-    for w in set(words):
-        assert not re.search(rf"(?<![a-z0-9]){w}(?![a-z0-9])", a.text.lower())
+    assert 1 <= a.rewinds < max(8, opts.max_tokens // 4)  # none let through for lack of rewinds
+    for w in words:  # whole words: letters of any script end a word, as in the phrase list
+        assert not re.search(rf"(?<![^\W_]){w}(?![^\W_])", a.text.lower())
 
 
 @pytest.mark.parametrize("text, final, found", [
