@@ -1,0 +1,233 @@
+"""Rewrites that keep the meaning: the held-out rewrite set, one system at a time.
+
+    python -m engine.runtime_exec bench/rewrite.py --system base [--split heldout] [--n 4]
+    python -m engine.runtime_exec bench/rewrite.py --system task:resources/adapters/rewrite
+    python -m engine.runtime_exec bench/rewrite.py --speed --system task:resources/adapters/rewrite
+    python bench/rewrite.py --table runs/bench-rewrite/*/report.json      # side-by-side table
+
+Every row of bench/data/rewrite_<split>.jsonl is rephrased, and the rows of the preset
+sample (`--preset-rows`, the first rows: the presets rotate) also get their preset. Each
+request makes n candidates (min-p varied, as in the app), ranked as the app ranks them
+(engine.quality.rerank.rank: faithful first, then WQRM). Reported for the top-ranked
+candidate, mean [95% bootstrap CI] over requests: faithful (every check passed, which
+includes "actually changed"), facts kept, meaning similarity, base-model perplexity
+(and its ratio to the source's), WQRM score, and the preset intents (length ratio for
+shorter/longer, register shift for formal/casual, and the share that met the intent);
+"any faithful" is the share of requests where at least one of the n candidates was.
+Systems: `base` (the bundled model with the two-shot / restyle frames of engine.tasks)
+and `task:PATH` (the rewrite task adapter over it, in its own frame). --speed times
+rerank(n=4) with the faithfulness checks against one plain generation of the same prompt.
+The held-out split is for reporting only: nothing is tuned on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DATA = Path(__file__).resolve().parent / "data"
+COLUMNS = (  # key, label
+    ("faithful", "faithful & changed"), ("any_faithful", "any of n faithful"), ("facts_kept", "facts kept"),
+    ("similarity", "meaning similarity"), ("perplexity", "perplexity"), ("ppl_ratio", "perplexity / source's"),
+    ("wqrm", "WQRM"),
+)
+PRESETS = ("formal", "casual", "shorter", "longer")
+INTENTS = (("shorter", "length_ratio"), ("longer", "length_ratio"), ("formal", "register_shift"),
+           ("casual", "register_shift"))
+
+
+def load_rows(split: str) -> list[dict]:
+    path = DATA / f"rewrite_{split}.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"bench/rewrite: {path} is missing (python bench/rewrite_set.py DATA)")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def open_system(lm, system: str):
+    """(PromptSettings, transforms) for 'base' or 'task:PATH'."""
+    from engine import tasks
+
+    if system == "base":
+        return tasks.PromptSettings(), ()
+    if not system.startswith("task:"):
+        raise SystemExit(f"bench/rewrite: unknown system {system!r} (base or task:PATH)")
+    from engine.adapters import AdapterStack, load_adapter
+
+    adapter = load_adapter(system[5:])
+    frame = str(adapter.metadata.get("prompt_format") or tasks.TASK_FRAME)
+    return tasks.PromptSettings(task_frame=frame), (AdapterStack.for_model(lm, [(adapter, adapter.lora_scale)]),)
+
+
+def spread(rows: list[dict], n: int | None) -> list[dict]:
+    """`n` rows evenly spaced over the set (every source and language keeps its share)."""
+    if not n or n >= len(rows):
+        return rows
+    return [rows[i * len(rows) // n] for i in range(n)]
+
+
+def requests(rows: list[dict], preset_rows: int) -> list[tuple[dict, str]]:
+    """Every row rephrased; `preset_rows` evenly spaced rows also get a preset, in rotation."""
+    jobs = [(r, "rephrase") for r in rows]
+    picked = spread(rows, preset_rows) if preset_rows else []
+    return jobs + [(r, PRESETS[k % len(PRESETS)]) for k, r in enumerate(picked)]
+
+
+def run(args) -> dict:
+    import numpy as np
+
+    from engine import tasks
+    from engine.generate import SamplingOptions, generate_batch
+    from engine.models import load_model
+    from engine.quality.faithfulness import mean_logprobs
+    from engine.quality.rerank import candidate_options, rank
+
+    lm = load_model(args.model)
+    settings, transforms = open_system(lm, args.system)
+    jobs = requests(spread(load_rows(args.split), args.rows), args.preset_rows)
+    per_batch = max(1, args.batch // args.n)
+    samples, tic = [], time.perf_counter()
+    for start in range(0, len(jobs), per_batch):
+        chunk = jobs[start : start + per_batch]
+        prompts, opts = [], []
+        for k, (row, mode) in enumerate(chunk):
+            base = SamplingOptions(temperature=0.8, repetition_penalty=1.1, seed=args.seed + start + k,
+                                   max_tokens=tasks.max_tokens(mode, row["text"]))
+            prompts += [tasks.build(mode, row["text"], (), settings)] * args.n
+            opts += candidate_options(base, args.n)
+        comps = generate_batch(lm, prompts, opts, transforms=transforms)
+        for k, (row, mode) in enumerate(chunk):
+            ranked = rank(comps[k * args.n : (k + 1) * args.n], source=row["text"], task=mode, lm=lm)
+            top = ranked[0]
+            f = top.faithfulness
+            lp = mean_logprobs(lm, [("", " ".join(row["text"].split())), ("", top.text or " ")])
+            samples.append({
+                "id": row["id"], "lang": row["lang"], "mode": mode, "source": row["text"], "top": top.text,
+                "faithful": float(bool(top.faithful)), "any_faithful": float(any(r.faithful for r in ranked)),
+                "facts_kept": f.facts_kept, "similarity": f.similarity, "wqrm": top.score,
+                "perplexity": float(np.exp(-lp[1])), "ppl_ratio": float(np.exp(lp[0] - lp[1])),
+                "length_ratio": f.length_ratio, "register_shift": f.register_shift, "reasons": list(f.reasons),
+                "candidates": [{"text": r.text, "score": round(r.score, 3), "faithful": r.faithful,
+                                "reasons": list(r.faithfulness.reasons)} for r in ranked],
+            })
+        done = min(start + per_batch, len(jobs))
+        print(f"{done}/{len(jobs)} requests, {time.perf_counter() - tic:.0f} s", file=sys.stderr)
+    return {"system": args.system, "split": args.split, "n": args.n, "seed": args.seed,
+            "model": lm.model_id, "seconds": round(time.perf_counter() - tic, 1),
+            "load": os.getloadavg()[0], "summary": summarize(samples), "samples": samples}
+
+
+def summarize(samples: list[dict]) -> dict:
+    from training.evaluation.metrics import bootstrap_ci
+
+    def est(rows, key):
+        return bootstrap_ci([r[key] for r in rows if r[key] is not None], seed=0).to_dict()
+
+    out: dict = {}
+    groups = {"rephrase": [s for s in samples if s["mode"] == "rephrase"]}
+    for lang in ("en", "ru"):
+        groups[f"rephrase/{lang}"] = [s for s in groups["rephrase"] if s["lang"] == lang]
+    groups["presets"] = [s for s in samples if s["mode"] != "rephrase"]
+    for name, rows in groups.items():
+        if rows:
+            out[name] = {"requests": len(rows), **{key: est(rows, key) for key, _ in COLUMNS}}
+    for mode, key in INTENTS:
+        rows = [s for s in samples if s["mode"] == mode]
+        if rows:
+            met = [float(not any(r.startswith(("not shorter", "not longer", "not more")) for r in s["reasons"]))
+                   for s in rows]
+            out[mode] = {"requests": len(rows), key: est(rows, key),
+                         "intent_met": bootstrap_ci(met, seed=0).to_dict(), "faithful": est(rows, "faithful")}
+    return out
+
+
+def fmt(e: dict | None) -> str:
+    if not e or e.get("n", 0) == 0:
+        return "–"
+    return f"{e['mean']:.2f} [{e['lo']:.2f}, {e['hi']:.2f}]"
+
+
+def table(reports: list[dict]) -> str:
+    lines = ["| system | group | requests | " + " | ".join(label for _, label in COLUMNS) + " |",
+             "|---|---|---|" + "---|" * len(COLUMNS)]
+    for rep in reports:
+        for group in ("rephrase", "rephrase/en", "rephrase/ru", "presets"):
+            s = rep["summary"].get(group)
+            if s:
+                lines.append(f"| {rep['system']} | {group} | {s['requests']} | "
+                             + " | ".join(fmt(s[k]) for k, _ in COLUMNS) + " |")
+    lines += ["", "| system | preset | requests | measure | intent met | faithful & changed |",
+              "|---|---|---|---|---|---|"]
+    for rep in reports:
+        for mode, key in INTENTS:
+            s = rep["summary"].get(mode)
+            if s:
+                lines.append(f"| {rep['system']} | {mode} | {s['requests']} | {key} {fmt(s[key])} | "
+                             f"{fmt(s['intent_met'])} | {fmt(s['faithful'])} |")
+    return "\n".join(lines)
+
+
+def speed(args) -> dict:
+    """rerank(n) with faithfulness vs one plain generation, same prompts and options."""
+    from engine import tasks
+    from engine.generate import SamplingOptions, generate
+    from engine.models import load_model
+    from engine.quality.rerank import rerank
+
+    lm = load_model(args.model)
+    settings, transforms = open_system(lm, args.system)
+    rows = spread(load_rows(args.split), args.rows)
+    plain = ranked = 0.0
+    for i, row in enumerate(rows):
+        prompt = tasks.build("rephrase", row["text"], (), settings)
+        opts = SamplingOptions(seed=i, max_tokens=tasks.max_tokens("rephrase", row["text"]))
+        if i == 0:  # loads (embedder, scorer) out of the timings
+            rerank(lm, prompt, args.n, opts, transforms=transforms, source=row["text"])
+        t = time.perf_counter()
+        generate(lm, prompt, opts, transforms=transforms, reuse_prompt_cache=False)
+        plain += time.perf_counter() - t
+        t = time.perf_counter()
+        rerank(lm, prompt, args.n, opts, transforms=transforms, source=row["text"], task="rephrase")
+        ranked += time.perf_counter() - t
+    return {"system": args.system, "rows": len(rows), "plain_s": plain / len(rows),
+            "rerank_s": ranked / len(rows), "ratio": ranked / plain, "load": os.getloadavg()[0]}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--system", default="base", help="base or task:ADAPTER_FOLDER")
+    p.add_argument("--split", default="heldout", choices=("heldout", "dev"))
+    p.add_argument("--model", default=None)
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--rows", type=int, default=None, help="N rows evenly spaced over the set (default: all)")
+    p.add_argument("--preset-rows", type=int, default=48, help="rows (evenly spaced) that also get their preset")
+    p.add_argument("--batch", type=int, default=16, help="sequences decoded together")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs/bench-rewrite"))
+    p.add_argument("--speed", action="store_true")
+    p.add_argument("--table", type=Path, nargs="+", help="print the table of saved report.json files")
+    args = p.parse_args(argv)
+    if args.table:
+        print(table([json.loads(t.read_text(encoding="utf-8")) for t in args.table]))
+        return 0
+    if args.speed:
+        args.rows = args.rows or 10
+        print(json.dumps(speed(args), indent=1))
+        return 0
+    report = run(args)
+    name = args.system.replace("task:", "task-").replace("/", "_").strip("_")
+    out = args.out / f"{args.split}-{name}-s{args.seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(table([report]))
+    print(f"\n{out / 'report.json'}  ({report['seconds']} s, load {report['load']:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

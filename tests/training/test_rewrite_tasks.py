@@ -1,0 +1,124 @@
+"""The rewrite task adapter's data (pairs, build) and its DPO stage, on small data and the tiny model."""
+
+from __future__ import annotations
+
+import json
+import math
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+from engine import tasks
+from training.tasks import build as rbuild
+from training.tasks.pairs import archaic, bible_candidates, label
+
+VERSES = [
+    {"ref": "Ruth 1:1", "KJV": "And it came to pass in the days when the judges ruled, that there was a famine.",
+     "WEB": "In the days when the judges judged, there was a famine in the land.",
+     "BBE": "Now in the days when the judges were ruling, there was no food in the land.",
+     "ASV": "And it came to pass in the days when the judges judged, that there was a famine in the land.",
+     "DARBY": "And it came to pass in the days when the judges judged, that there was a famine in the land."},
+    {"ref": "Jonah 1:3", "WEB": "But Jonah rose up to flee to Tarshish from the presence of Yahweh.",
+     "BBE": "But Jonah got up to go in flight to Tarshish, away from the face of the Lord.",
+     "ASV": "But Jonah rose up to flee unto Tarshish from the presence of Jehovah.",
+     "DARBY": "And Jonah rose up to flee to Tarshish from the presence of Jehovah."},
+]
+
+
+def test_label_follows_length_then_register():
+    assert label("one two three four five six seven eight", "one two three four five") == "shorter"
+    assert label("one two three four", "one two three four five six") == "longer"
+    assert label("We got the stuff, it's cool.", "We have therefore received the items.") == "formal"
+    assert label("We have therefore received the items.", "We got the stuff, it's cool.") == "casual"
+    assert label("The cat sat on the mat.", "On the mat sat the cat.") == "rephrase"
+
+
+def test_archaic_forms_are_recognised_but_ordinary_words_are_not():
+    assert archaic("And he saith unto them") and archaic("Thou art the man")
+    assert not archaic("The priest sat in the west of the forest at least once")
+
+
+def test_bible_pairs_skip_archaic_versions(tmp_path):
+    path = tmp_path / "bible.jsonl"
+    path.write_text("".join(json.dumps(v) + "\n" for v in VERSES), encoding="utf-8")
+    pairs = list(bible_candidates(path))
+    assert pairs and all(not archaic(p.source) and not archaic(p.target) for p in pairs)
+    assert not [p for p in pairs if "unto" in p.source + p.target]  # Jonah 1:3 in the ASV
+    jonah = {p.origin.removeprefix("bible:").split(">")[0] for p in pairs if "Jonah" in p.source}
+    assert jonah == {"WEB", "BBE", "DARBY"}
+    assert all(p.source != p.target for p in pairs)
+
+
+def test_build_writes_task_frame_records_without_split_overlap(tmp_path):
+    data = tmp_path / "data"
+    (data / "style_bench/bible_parallel").mkdir(parents=True)
+    (data / "quality_pairs").mkdir(parents=True)
+    (data / rbuild.BIBLE).write_text("".join(json.dumps(v) + "\n" for v in VERSES), encoding="utf-8")
+    lamp = {"rejected": "Mira giggled, causing the flamingo to startle and knock over a towering stack of pies. "
+                        "The sun set slowly over the quiet harbour town that evening.",
+            "chosen": "Mira giggled, and the startled flamingo knocked over a stack of pies. "
+                      "The sun set slowly over the quiet harbour town."}
+    (data / rbuild.LAMP).write_text(json.dumps(lamp) + "\n", encoding="utf-8")
+    selfgen = tmp_path / "selfgen.jsonl"
+    selfgen.write_text(json.dumps({"mode": "rephrase", "source": "Я живу здесь двадцать лет.",
+                                   "target": "Двадцать лет я живу здесь.", "lang": "ru"}, ensure_ascii=False) + "\n")
+    out = tmp_path / "out"
+    manifest = rbuild.build(data, out, [selfgen])
+    train = [json.loads(x)["text"] for x in (out / "train.jsonl").read_text("utf-8").splitlines()]
+    valid = [json.loads(x)["text"] for x in (out / "valid.jsonl").read_text("utf-8").splitlines()]
+    assert manifest["train"] == len(train) and manifest["valid"] == len(valid) and train
+    assert all(t.startswith("Task: ") and "\nRewritten: " in t and t.endswith("\n") for t in train + valid)
+    source = lambda t: t.split("\nOriginal: ")[1].split("\nRewritten:")[0]
+    assert not {source(t) for t in train} & {source(t) for t in valid}
+    assert set(manifest["licences"]) <= {"bible", "lamp", "selfgen"} and "selfgen" in manifest["licences"]
+
+
+def test_dpo_loss_is_log2_at_zero_margin_and_falls_with_it():
+    import mlx.core as mx
+
+    from training.tasks.dpo import dpo_loss
+
+    zero = mx.array([0.0])
+    loss, acc, _ = dpo_loss(zero, zero, zero, zero, beta=0.1)
+    assert float(acc.item()) == 0.0
+    assert float(loss.item()) == pytest.approx(math.log(2))
+    better, _, _ = dpo_loss(mx.array([5.0]), zero, zero, zero, beta=0.1)
+    assert float(better.item()) < math.log(2)
+
+
+def _tiny_adapter(tiny_model_dir: Path, out: Path) -> Path:
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_lm.tuner.utils import linear_to_lora_layers, remove_lora_layers
+
+    from engine.models import load_model
+
+    lm = load_model(str(tiny_model_dir))
+    params = {"rank": 4, "scale": 10.0, "dropout": 0.0, "keys": ["self_attn.q_proj", "self_attn.v_proj"]}
+    lm.model.freeze()
+    linear_to_lora_layers(lm.model, len(lm.model.layers), params)
+    out.mkdir(parents=True)
+    mx.save_safetensors(str(out / "adapters.safetensors"), dict(tree_flatten(lm.model.trainable_parameters())))
+    (out / "adapter_config.json").write_text(json.dumps(
+        {"fine_tune_type": "lora", "num_layers": -1, "lora_parameters": params}), encoding="utf-8")
+    remove_lora_layers(lm.model)
+    return out
+
+
+def test_dpo_raises_the_chosen_over_the_rejected_on_the_tiny_model(tiny_model_dir, tmp_path):
+    from training.tasks import dpo
+
+    adapter = _tiny_adapter(tiny_model_dir, tmp_path / "sft")
+    pairs = tmp_path / "prefs.jsonl"
+    rows = [{"prompt": tasks.task_prompt("rephrase", "The quick brown fox jumps.").text,
+             "chosen": " A quick brown fox leaps.\n", "rejected": " 1000 and twelve 1250 steps.\n"}] * 4
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    args = Namespace(pairs=str(pairs), adapter=str(adapter), run_dir=str(tmp_path / "run"),
+                     model=str(tiny_model_dir), beta=0.5, learning_rate=1e-2, batch_size=2, iters=6,
+                     save_every=3, seed=0)
+    summary = dpo.run(args)
+    assert summary["status"] == "done" and summary["step"] == 6
+    assert summary["last"][-1]["loss"] < summary["first"][0]["loss"]
+    assert summary["last"][-1]["reward_margin"] > 0
+    assert (tmp_path / "run" / "adapters.safetensors").is_file()

@@ -1,0 +1,103 @@
+"""Ship a trained rewrite task adapter into resources/adapters/<name> (mlx-lm format + metadata).
+
+    python -m training.tasks.package --run-dir RUN --data DATA_DIR [--name rewrite] [--metrics FILE]
+
+The weights are stored as float16 (half the size; LoRA deltas lose nothing measurable at
+that precision), beside mlx-lm's adapter_config.json and Killah's metadata.json: the base
+model's id and hash, the tasks it serves, its prompt format, the data recipe and licences
+(from the data folder's manifest.json), the training settings and losses, and the bench
+metrics when given. The folder is staged and renamed in one step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from engine import tasks
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "adapters"
+REBUILD = "scripts/build_rewrite_adapter.sh ../shared/data"
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RESOURCES,
+            metrics: dict | None = None, lm=None, extra: dict | None = None) -> Path:
+    import mlx.core as mx
+
+    from engine.adapters import (
+        ADAPTER_CONFIG,
+        ADAPTER_METADATA,
+        ADAPTER_WEIGHTS,
+        METADATA_FORMAT,
+        base_identity,
+    )
+    from engine.models import load_model
+
+    fit = _json(run_dir / "fit.json")
+    if fit.get("status") != "done":
+        raise SystemExit(f"training.tasks.package: {run_dir} holds no finished run (fit.json status done)")
+    lm = lm or load_model(fit.get("model_path"))
+    plan = fit.get("plan", {})
+    weights = {k: v.astype(mx.float16) for k, v in mx.load(str(run_dir / ADAPTER_WEIGHTS)).items()}
+    metadata = {
+        "format": METADATA_FORMAT, "name": name, "author": None, "task": "rephrase",
+        "tasks": ["rephrase", *tasks.PRESETS, "like_me"], "prompt_format": tasks.TASK_FRAME,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "base_model": {**base_identity(lm), "source_sha256": getattr(lm, "source_sha256", None)},
+        "data": _json(data_dir / "manifest.json"),
+        "training": {**{k: plan.get(k) for k in (
+            "rank", "scale", "dropout", "keys", "num_layers", "learning_rate", "iters", "batch_size",
+            "grad_accumulation_steps", "max_seq_length", "seed", "train_tokens", "n_train", "n_valid")},
+            "steps": fit.get("step"), "final_train_loss": fit.get("final_train_loss"),
+            "val_losses": fit.get("val_losses"), "tokens_per_second": fit.get("train_tokens_per_second"),
+            "wall_seconds": fit.get("wall_seconds")},
+        "metrics": metrics or {},
+        "rebuild": REBUILD,
+        "perturbation": {"input_noise": 0.0, "seed": 0},
+        **(extra or {}),
+    }
+    target = out / name
+    stage = out / f".{name}.staging"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    mx.save_safetensors(str(stage / ADAPTER_WEIGHTS), weights)
+    config = _json(run_dir / ADAPTER_CONFIG)
+    config["model"] = "google/gemma-3-270m"  # not this machine's path: the bundled base
+    (stage / ADAPTER_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (stage / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+    old = out / f".{name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    stage.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.tasks.package", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", type=Path, required=True, help="the fit run folder")
+    parser.add_argument("--data", type=Path, required=True, help="the data folder (with manifest.json)")
+    parser.add_argument("--name", default="rewrite")
+    parser.add_argument("--out", type=Path, default=RESOURCES)
+    parser.add_argument("--metrics", type=Path, help="a JSON file of bench metrics to record")
+    args = parser.parse_args(argv)
+    metrics = _json(args.metrics) if args.metrics else None
+    print(package(args.run_dir, args.data, args.name, args.out, metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    from engine.runtime import ensure_openblas
+
+    ensure_openblas()
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The model's own rewrites of corpus sentences, ranked and checked: SFT data and DPO pairs.
+
+    python -m engine.runtime_exec -m training.tasks.selfgen ../shared/data --out DIR \
+        [--adapter resources/adapters/rewrite] [--units 200] [--n 4] [--langs en,ru]
+
+Sentences and short paragraphs are drawn from the corpora (never the held-out authors);
+each gets rephrase and one preset in rotation; n candidates are generated as the app
+generates them (the task adapter's frame when `--adapter` is given, the base frames
+otherwise) and ranked as the app ranks them (engine.quality.rerank.rank: faithfulness,
+then WQRM). Two files, appended to as batches finish (a re-run skips the units done):
+
+- `faithful.jsonl`: the top candidate when it passed every check (rejection sampling:
+  {mode, source, target, lang, origin}), input for training.tasks.build --selfgen;
+- `preferences.jsonl`: {prompt, chosen, rejected, mode, lang, ...} where chosen is the
+  best faithful candidate and rejected an unfaithful one of the same request (or, when
+  all are faithful, the WQRM's lowest if its score is lower by --min-gap), for DPO.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+PRESETS = ("formal", "casual", "shorter", "longer")
+
+
+def jobs_for(data: Path, units: int, langs: list[str], seed: int) -> list[tuple[str, str, str, str]]:
+    """(id, lang, mode, text) for `units` corpus units per language, rephrase + a preset each."""
+    from training.tasks.sources import draw_units
+
+    out = []
+    for lang in langs:
+        folder = data / "corpora" / lang
+        if not folder.is_dir():
+            raise SystemExit(f"training.tasks.selfgen: {folder} is missing (pass the shared data folder)")
+        for i, u in enumerate(draw_units(folder, units, seed=seed)):
+            out.append((f"{lang}-{i}-rephrase", lang, "rephrase", u.text))
+            mode = PRESETS[i % len(PRESETS)]
+            out.append((f"{lang}-{i}-{mode}", lang, mode, u.text))
+    return out
+
+
+def done_ids(path: Path) -> set[str]:
+    if not path.is_file():
+        return set()
+    return {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def run(args) -> dict:
+    from engine import tasks
+    from engine.generate import SamplingOptions, generate_batch
+    from engine.models import load_model
+    from engine.quality.rerank import candidate_options, rank
+
+    lm = load_model(args.model)
+    settings, transforms = tasks.PromptSettings(), ()
+    if args.adapter:
+        from engine.adapters import AdapterStack, load_adapter
+
+        adapter = load_adapter(args.adapter)
+        settings = tasks.PromptSettings(task_frame=str(adapter.metadata.get("prompt_format") or tasks.TASK_FRAME))
+        transforms = (AdapterStack.for_model(lm, [(adapter, adapter.lora_scale)]),)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "done.jsonl"
+    skip = done_ids(log)
+    todo = [j for j in jobs_for(args.data, args.units, args.langs.split(","), args.seed) if j[0] not in skip]
+    per_batch = max(1, args.batch // args.n)
+    counts = {"requests": 0, "faithful": 0, "preferences": 0}
+    with open(args.out / "faithful.jsonl", "a", encoding="utf-8") as good, \
+            open(args.out / "preferences.jsonl", "a", encoding="utf-8") as prefs, \
+            open(log, "a", encoding="utf-8") as done:
+        for start in range(0, len(todo), per_batch):
+            chunk = todo[start : start + per_batch]
+            prompts, opts = [], []
+            for k, (_, _, mode, text) in enumerate(chunk):
+                base = SamplingOptions(temperature=0.9, repetition_penalty=1.1, seed=args.seed + start + k,
+                                       max_tokens=tasks.max_tokens(mode, text))
+                prompts += [tasks.build(mode, text, (), settings)] * args.n
+                opts += candidate_options(base, args.n)
+            comps = generate_batch(lm, prompts, opts, transforms=transforms)
+            for k, (jid, lang, mode, text) in enumerate(chunk):
+                ranked = [r for r in rank(comps[k * args.n : (k + 1) * args.n], source=text, task=mode, lm=lm)
+                          if r.text]
+                counts["requests"] += 1
+                frame = tasks.task_prompt(mode, text).text
+                if ranked and ranked[0].faithful:
+                    good.write(json.dumps({"mode": mode, "source": text, "target": ranked[0].text, "lang": lang,
+                                           "origin": "selfgen"}, ensure_ascii=False) + "\n")
+                    counts["faithful"] += 1
+                    worse = [r for r in ranked[1:] if not r.faithful] or [
+                        r for r in ranked[1:] if ranked[0].score - r.score >= args.min_gap]
+                    if worse:
+                        rej = worse[-1]
+                        prefs.write(json.dumps({
+                            "id": jid, "mode": mode, "lang": lang, "prompt": frame,
+                            "chosen": " " + ranked[0].text + "\n", "rejected": " " + rej.text + "\n",
+                            "chosen_score": round(ranked[0].score, 3), "rejected_score": round(rej.score, 3),
+                            "rejected_reasons": list(rej.faithfulness.reasons)}, ensure_ascii=False) + "\n")
+                        counts["preferences"] += 1
+                done.write(json.dumps({"id": jid}) + "\n")
+            for f in (good, prefs, done):
+                f.flush()
+            print(f"{min(start + per_batch, len(todo))}/{len(todo)} requests {counts}", file=sys.stderr)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.tasks.selfgen", description=__doc__.split("\n\n")[0])
+    p.add_argument("data", type=Path, help="the shared data folder (corpora/)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--adapter", default=None, help="a rewrite task adapter folder (default: the base frames)")
+    p.add_argument("--model", default=None)
+    p.add_argument("--units", type=int, default=200, help="corpus units per language")
+    p.add_argument("--langs", default="en,ru")
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--min-gap", type=float, default=0.5, help="WQRM gap for a pair of two faithful candidates")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    print(json.dumps(run(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
