@@ -173,7 +173,7 @@ def numbers(text: str, lang: str) -> set[str]:
     if lang == "en":
         from text_to_num import alpha2digit
 
-        text = alpha2digit(text, "en", threshold=0)
+        text = alpha2digit(text, "en", threshold=1)  # "one" alone is rarely a count
     else:
         found += _ru_numbers(text)
     found += [m.group(1) for m in _NUMBER.finditer(text)]
