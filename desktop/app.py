@@ -16,14 +16,17 @@ from pathlib import Path
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="killah app", description="Open the Killah window.")
     p.add_argument("files", nargs="*", help="a document to open")
-    p.add_argument("--model", help="model for this session: 'default', a local MLX folder or .gguf, or a Hugging Face id")
+    p.add_argument("--model", help="model for this session: 'default', a local MLX folder or "
+                                   ".gguf, or a Hugging Face id")
     p.add_argument("--smoke", action="store_true", default=bool(os.environ.get("KILLAH_SMOKE")),
                    help="open, wait for the model to load, then quit (exit 0 if it loaded)")
-    p.add_argument("--smoke-timeout", type=float, default=float(os.environ.get("KILLAH_SMOKE_TIMEOUT", "900")),
+    p.add_argument("--smoke-timeout", type=float,
+                   default=float(os.environ.get("KILLAH_SMOKE_TIMEOUT", "900")),
                    help="seconds --smoke waits for the model (default 900)")
     p.add_argument("--theme", choices=("system", "light", "dark"), default="system",
                    help="colour theme (default: follow the system)")
-    p.add_argument("--no-recover", action="store_true", help="do not reopen text from a crashed session")
+    p.add_argument("--no-recover", action="store_true",
+                   help="do not reopen text from a crashed session")
     return p
 
 
@@ -77,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
         session.model_ready.connect(lambda lm: done(0, f"model ready: {lm.model_id}"))
         session.model_failed.connect(lambda msg: done(1, f"model failed: {msg}"))
-        QTimer.singleShot(int(args.smoke_timeout * 1000), lambda: done(1, "timed out waiting for the model"))
+        QTimer.singleShot(int(args.smoke_timeout * 1000),
+                          lambda: done(1, "timed out waiting for the model"))
     QTimer.singleShot(0, session.load_model)
     app.exec()
     return status["code"]

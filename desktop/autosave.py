@@ -50,7 +50,8 @@ def read(file: Path) -> Snapshot | None:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("text"), str):
+    if (not isinstance(data, dict) or data.get("format") != FORMAT
+            or not isinstance(data.get("text"), str)):
         return None
     path, saved_at, pid = data.get("path"), data.get("saved_at", 0), data.get("pid", 0)
     if not isinstance(path, (str, type(None))):

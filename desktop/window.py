@@ -43,7 +43,8 @@ class MainWindow(QMainWindow):
         self.editor.setPlaceholderText("Start writing. Pause, and Killah suggests how to go on: "
                                        "Tab takes it, Alt+→ one word, Esc dismisses.")
         self.documents = Documents(self, s.settings, s.save_settings)
-        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.transforms, s.exemplars, self)
+        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.transforms, s.exemplars,
+                           self)
         self.editor.ghost = self.ghost
 
         self.rephrase = RephrasePanel(s, self.editor)
@@ -106,7 +107,8 @@ class MainWindow(QMainWindow):
         self.settings_panel = built.get("settings")
         if self.persona is not None:
             self.side.addTab(self.persona, "Persona && adapters")
-        self.extra_tabs = [(w, t) for w, t in ((self.library, "Library"), (self.wizard, "Train my style"),
+        self.extra_tabs = [(w, t) for w, t in ((self.library, "Library"),
+                                               (self.wizard, "Train my style"),
                                                (self.settings_panel, "Settings")) if w is not None]
 
     # -- menus -------------------------------------------------------------------
@@ -149,7 +151,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         for path in self.session.settings.recent_files:
             act = self.recent_menu.addAction(path)
-            act.triggered.connect(lambda _=False, p=path: self._guard(lambda: self.documents.open(p))())
+            act.triggered.connect(
+                lambda _=False, p=path: self._guard(lambda: self.documents.open(p))())
         if not self.session.settings.recent_files:
             self.recent_menu.addAction("(none)").setEnabled(False)
 
@@ -228,7 +231,8 @@ class MainWindow(QMainWindow):
     def _on_model_loading(self, message: str) -> None:
         self.model_status.setText(f"model: {message}…")
         if self.session.first_time and self.progress_dialog is None and self.isVisible():
-            d = QProgressDialog("Preparing the bundled model (first launch only)…", None, 0, 0, self)
+            d = QProgressDialog("Preparing the bundled model (first launch only)…", None, 0, 0,
+                                self)
             d.setWindowTitle("Killah")
             d.setMinimumDuration(0)
             d.setAutoClose(False)

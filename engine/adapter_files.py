@@ -91,10 +91,12 @@ def config_problems(config: dict) -> list[str]:
 
 
 def metadata_problems(metadata: dict) -> list[str]:
-    problems = [f"metadata {key} is a {type(metadata[key]).__name__}, not "
-                f"{' or '.join(t.__name__ for t in (kinds if isinstance(kinds, tuple) else (kinds,)))}"
-                for key, kinds in _METADATA_TYPES.items()
-                if key in metadata and not isinstance(metadata[key], kinds)]
+    problems = []
+    for key, kinds in _METADATA_TYPES.items():
+        if key in metadata and not isinstance(metadata[key], kinds):
+            wanted = " or ".join(t.__name__ for t in (kinds if isinstance(kinds, tuple)
+                                                      else (kinds,)))
+            problems.append(f"metadata {key} is a {type(metadata[key]).__name__}, not {wanted}")
     base = metadata.get("base_model")
     if isinstance(base, dict):
         problems += [f"metadata base_model.{k} is not text" for k in ("id", "hash")
@@ -125,7 +127,8 @@ def weight_problems(weights: dict, config: dict) -> list[str]:
             problems.append(f"{name} holds values as large as {peak:.3g} "
                             f"(a trained LoRA stays under {MAX_LORA_WEIGHT:g})")
         leaves.setdefault(layer, {})[leaf] = w
-    params = config.get("lora_parameters") if isinstance(config.get("lora_parameters"), dict) else {}
+    params = config.get("lora_parameters")
+    params = params if isinstance(params, dict) else {}
     declared = params.get("rank") if isinstance(params.get("rank"), int) else None
     for layer, pair in sorted(leaves.items()):
         if "lora_a" not in pair or "lora_b" not in pair:

@@ -57,7 +57,8 @@ _ARCH_FIELDS = (
     "head_dim",
     "vocab_size",
 )
-_ID_SUFFIXES = ("-4bit", "-8bit", "-6bit", "-3bit", "-bf16", "-fp16", "-f16", "-f32", "-mlx", "-gguf", "-q4_k_m", "-q8_0")
+_ID_SUFFIXES = ("-4bit", "-8bit", "-6bit", "-3bit", "-bf16", "-fp16", "-f16", "-f32", "-mlx",
+                "-gguf", "-q4_k_m", "-q8_0")
 
 
 # -- base model identity --------------------------------------------------------------------
@@ -89,7 +90,8 @@ def normalize_model_id(model_id: str | None) -> str:
 
 def base_identity(lm) -> dict:
     """What an adapter records about the model it was trained on (`lm`: a LoadedModel)."""
-    return {"id": getattr(lm, "model_id", None), "hash": architecture_hash(getattr(lm, "config", {}) or {})}
+    return {"id": getattr(lm, "model_id", None),
+            "hash": architecture_hash(getattr(lm, "config", {}) or {})}
 
 
 # -- one adapter ------------------------------------------------------------------------------
@@ -129,7 +131,8 @@ class Adapter:
         """Module paths (e.g. 'model.layers.3.self_attn.q_proj') this adapter changes."""
         return sorted({k.rsplit(".", 1)[0] for k in self.weights})
 
-    def restyle_prompt(self, description: str, word_count: int, exemplars: Sequence[str] = (), key: str = ""):
+    def restyle_prompt(self, description: str, word_count: int, exemplars: Sequence[str] = (),
+                       key: str = ""):
         """The restyle prompt this adapter was trained on, with its perturbation applied."""
         from engine import tasks
 
@@ -248,13 +251,15 @@ class AdapterStack:
                 if base.get("hash") and base["hash"] != identity["hash"]:
                     errors.append(
                         f"{label}: trained on {base.get('id')!r} (architecture {base['hash']}), "
-                        f"but the loaded model {identity['id']!r} has architecture {identity['hash']}"
+                        f"but the loaded model {identity['id']!r} has architecture "
+                        f"{identity['hash']}"
                     )
                 elif base.get("id") and identity["id"] and (
                     normalize_model_id(base["id"]) != normalize_model_id(identity["id"])
                 ):
                     errors.append(
-                        f"{label}: trained on base model {base['id']!r}, not on the loaded {identity['id']!r}"
+                        f"{label}: trained on base model {base['id']!r}, not on the loaded "
+                        f"{identity['id']!r}"
                     )
             for name, w in sorted(ad.weights.items()):
                 layer, leaf = name.rsplit(".", 1)
@@ -265,9 +270,11 @@ class AdapterStack:
                     continue
                 in_dims, out_dims = dims
                 if leaf == "lora_a" and w.shape[0] != in_dims:
-                    errors.append(f"{label}: {name} has {w.shape[0]} input rows, the layer takes {in_dims}")
+                    errors.append(f"{label}: {name} has {w.shape[0]} input rows, "
+                                  f"the layer takes {in_dims}")
                 if leaf == "lora_b" and w.shape[1] != out_dims:
-                    errors.append(f"{label}: {name} has {w.shape[1]} outputs, the layer gives {out_dims}")
+                    errors.append(f"{label}: {name} has {w.shape[1]} outputs, "
+                                  f"the layer gives {out_dims}")
             for layer in ad.layer_paths():
                 if f"{layer}.lora_a" not in ad.weights or f"{layer}.lora_b" not in ad.weights:
                     errors.append(f"{label}: {layer} lacks lora_a or lora_b")
@@ -298,7 +305,8 @@ class AdapterStack:
         """Wrap the adapted layers of `model`; call the result to restore them."""
         errors = self.problems(model)
         if errors:
-            raise AdapterMismatch(f"{len(errors)} problem(s) with the adapter stack: " + "; ".join(errors))
+            raise AdapterMismatch(f"{len(errors)} problem(s) with the adapter stack: "
+                                  + "; ".join(errors))
         modules = dict(model.named_modules())
         originals, wrapped = [], []
         for layer, deltas in self._deltas_by_layer().items():
@@ -332,7 +340,8 @@ class AdapterStack:
                     "the adapter's effect; load the model in float (dtype float32/bfloat16) first"
                 )
             w = base.weight
-            delta = sum(((c * b.T.astype(mx.float32)) @ a.T.astype(mx.float32)) for a, b, c in deltas)
+            delta = sum(((c * b.T.astype(mx.float32)) @ a.T.astype(mx.float32))
+                        for a, b, c in deltas)
             out[f"{layer}.weight"] = (w.astype(mx.float32) + delta).astype(w.dtype)
         return out
 
@@ -383,7 +392,8 @@ def _dtype_of(module: nn.Module):
 
 
 def _entry(e) -> StackEntry:
-    """StackEntry from an entry, an adapter (or its path), or (adapter, scale); scale None = as trained."""
+    """StackEntry from an entry, an adapter (or its path), or (adapter, scale); scale None = as
+    trained."""
     if isinstance(e, StackEntry):
         return e
     if isinstance(e, (str, Path, Adapter)):

@@ -143,7 +143,8 @@ def continue_main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="killah continue", description="Stream a continuation of the end of a file.")
     parser.add_argument("--file", required=True, type=Path, help="a UTF-8 text file ('-' reads stdin)")
-    parser.add_argument("--context-chars", type=int, default=4000, help="how much of the file's end to use")
+    parser.add_argument("--context-chars", type=clikit.bounded_int(1, clikit.MAX_INPUT_BYTES),
+                        default=4000, help="how much of the file's end to use")
     add_model_options(parser)
     add_sampling_options(parser, max_tokens=tasks.DEFAULT_TOKENS["continue"])
     add_style_options(parser)
@@ -172,7 +173,10 @@ def rephrase_main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="killah rephrase", description="Print N rephrasings of a text, generated as one batch.")
     parser.add_argument("text", help="the text to rephrase ('-' reads stdin)")
-    parser.add_argument("-n", type=int, default=4, help="how many candidates (default: 4)")
+    from engine.generate import MAX_CANDIDATES
+
+    parser.add_argument("-n", type=clikit.bounded_int(1, MAX_CANDIDATES), default=4,
+                        help=f"how many candidates, 1 to {MAX_CANDIDATES} (default: 4)")
     parser.add_argument("--mode", choices=tasks.REWRITE_MODES, default="rephrase",
                         help="rephrase, a preset (formal, casual, shorter, longer) or like_me "
                              "(in the voice of --persona or a style --adapter); default: rephrase")
@@ -187,8 +191,6 @@ def rephrase_main(argv: list[str]) -> int:
     text = clikit.read_input("-", "text to rephrase") if args.text == "-" else args.text
     if not text.strip():
         raise KillahError("nothing to rephrase: the text is empty")
-    if args.n < 1:
-        raise KillahError(f"-n must be at least 1, got {args.n}")
     if args.max_tokens is None:
         args.max_tokens = tasks.max_tokens(args.mode, text)
     from engine.generate import generate_candidates

@@ -36,7 +36,8 @@ def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], str] | None
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=_default)
         sys.stdout.write("\n")
     else:
-        text = human(data) if human else json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+        text = (human(data) if human
+                else json.dumps(data, ensure_ascii=False, indent=2, default=_default))
         if text:
             print(text)
     sys.stdout.flush()

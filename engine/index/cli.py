@@ -16,7 +16,8 @@ EMBEDDER_HELP = "all-MiniLM-L6-v2 (default), multilingual-e5-small, or a model f
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="killah index", description="Index your documents and search them.")
+    parser = argparse.ArgumentParser(prog="killah index",
+                                     description="Index your documents and search them.")
     parser.add_argument("--db", help="index database (default: the per-user index.sqlite)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     se = sub.add_parser("search", help="search paragraphs (full text, or --semantic)")
     se.add_argument("query")
-    se.add_argument("--semantic", action="store_true", help="rank by embedding cosine instead of FTS5")
+    se.add_argument("--semantic", action="store_true",
+                    help="rank by embedding cosine instead of FTS5")
     se.add_argument("-k", type=bounded_int(1, MAX_K), default=10,
                     help=f"number of results, 1 to {MAX_K} (default 10)")
     se.add_argument("--embedder", help=EMBEDDER_HELP)
@@ -78,7 +80,8 @@ def _run_sync(store: IndexStore, args, folders) -> SyncReport:
             return
         bar = bars.get(p.phase)
         if bar is None:
-            bar = bars[p.phase] = progress_bar(p.files_total, "reading" if p.phase == "read" else "embedding",
+            bar = bars[p.phase] = progress_bar(p.files_total,
+                                               "reading" if p.phase == "read" else "embedding",
                                                unit="file" if p.phase == "read" else "par")
         bar.n = p.files_done
         bar.refresh()

@@ -101,13 +101,15 @@ def is_excluded(rel: str, patterns: Sequence[str]) -> bool:
             continue
         for depth in range(1, len(parts) + 1):
             prefix = "/".join(parts[:depth])
-            if fnmatch.fnmatchcase(prefix, pattern) or fnmatch.fnmatchcase(parts[depth - 1], pattern):
+            if (fnmatch.fnmatchcase(prefix, pattern)
+                    or fnmatch.fnmatchcase(parts[depth - 1], pattern)):
                 return True
     return False
 
 
 def walk_folder(folder: Folder) -> Iterator[Path]:
-    """Supported files under `folder`, pruning opted-out and hidden sub-folders before entering them."""
+    """Supported files under `folder`, pruning opted-out and hidden sub-folders before entering
+    them."""
     root = Path(folder.path)
     excludes = [_relative_pattern(p, root) for p in folder.excludes]
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -121,7 +123,8 @@ def walk_folder(folder: Folder) -> Iterator[Path]:
         for name in sorted(filenames):
             rel = _join(rel_dir, name)
             full = Path(dirpath) / name
-            if name.startswith(".") or readers.format_of(name) is None or is_excluded(rel, excludes):
+            if (name.startswith(".") or readers.format_of(name) is None
+                    or is_excluded(rel, excludes)):
                 continue
             if full.is_symlink():
                 continue

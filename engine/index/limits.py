@@ -145,8 +145,8 @@ def open_zip(data: bytes, fmt: str, budget: Budget | None = None) -> zipfile.Zip
                 f"{describe_size(info.compress_size)}: a zip bomb", "too large")
         if info.filename.lower().endswith(_MARKUP_SUFFIXES) and info.file_size > MAX_MARKUP_MEMBER:
             raise ReadError(f"member {info.filename[:80]} expands to "
-                            f"{describe_size(info.file_size)} (limit {MAX_MARKUP_MEMBER // MiB} MiB)",
-                            "too large")
+                            f"{describe_size(info.file_size)} "
+                            f"(limit {MAX_MARKUP_MEMBER // MiB} MiB)", "too large")
     if total > MAX_ZIP_TOTAL:
         raise ReadError(f"its members expand to {describe_size(total)} "
                         f"(limit {MAX_ZIP_TOTAL // MiB} MiB)", "too large")

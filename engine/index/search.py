@@ -78,7 +78,8 @@ def text_search(store: IndexStore, query: str, k: int = 10) -> list[Hit]:
     return [Hit(pid, float(score), text, *_locate(store, pid)) for pid, text, score in rows]
 
 
-def semantic_search(store: IndexStore, query: str, k: int = 10, embedder: str | None = None) -> list[Hit]:
+def semantic_search(store: IndexStore, query: str, k: int = 10,
+                    embedder: str | None = None) -> list[Hit]:
     """The k paragraphs whose embeddings are closest to the query's (cosine)."""
     from engine.embeddings import embed, embedder_id
 

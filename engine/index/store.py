@@ -191,7 +191,8 @@ class IndexStore:
         folder = self.folder(str(Path(path).expanduser().resolve()))
         if folder is None:
             return
-        for doc_id in [r["id"] for r in self.db["documents"].rows_where("folder_id = ?", [folder.id])]:
+        ids = [r["id"] for r in self.db["documents"].rows_where("folder_id = ?", [folder.id])]
+        for doc_id in ids:
             with self.db.atomic():
                 self.delete_document(doc_id)
         with self.db.atomic():
@@ -202,7 +203,8 @@ class IndexStore:
         return {r["path"]: r for r in self.db["documents"].rows_where("folder_id = ?", [folder_id])}
 
     def delete_document(self, doc_id: int) -> None:
-        """Remove a document and any paragraph no other document still uses (inside a transaction)."""
+        """Remove a document and any paragraph no other document still uses (inside a
+        transaction)."""
         old = [r[0] for r in self.db.execute(
             "SELECT paragraph_id FROM paragraph_refs WHERE document_id = ?", [doc_id])]
         self.db.execute("DELETE FROM paragraph_refs WHERE document_id = ?", [doc_id])
@@ -229,7 +231,8 @@ class IndexStore:
                        words: Sequence[int]) -> int:
         """Replace the document at record["path"] with these paragraphs, in one transaction."""
         with self.db.atomic():
-            old = self.db.execute("SELECT id FROM documents WHERE path = ?", [record["path"]]).fetchone()
+            old = self.db.execute("SELECT id FROM documents WHERE path = ?",
+                                  [record["path"]]).fetchone()
             if old:
                 self.delete_document(old[0])
             doc_id = self.db["documents"].insert(record).last_pk
@@ -273,7 +276,8 @@ class IndexStore:
     def write_error(self, record: dict) -> None:
         """Record a file that could not be read (its old paragraphs, if any, are dropped)."""
         with self.db.atomic():
-            old = self.db.execute("SELECT id FROM documents WHERE path = ?", [record["path"]]).fetchone()
+            old = self.db.execute("SELECT id FROM documents WHERE path = ?",
+                                  [record["path"]]).fetchone()
             if old:
                 self.delete_document(old[0])
             self.db["documents"].insert(record)
@@ -308,9 +312,11 @@ class IndexStore:
             self.db.execute("DELETE FROM read_attempts WHERE path = ?", [path])
 
     # -- embeddings ------------------------------------------------------------
-    def paragraphs_without_embedding(self, model: str, limit: int | None = None) -> list[tuple[int, str]]:
+    def paragraphs_without_embedding(self, model: str, limit: int | None = None
+                                     ) -> list[tuple[int, str]]:
         sql = ("SELECT p.id, p.text FROM paragraphs p LEFT JOIN embeddings e "
-               "ON e.paragraph_id = p.id AND e.model = ? WHERE e.paragraph_id IS NULL ORDER BY p.id")
+               "ON e.paragraph_id = p.id AND e.model = ? WHERE e.paragraph_id IS NULL "
+               "ORDER BY p.id")
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [(r[0], r[1]) for r in self.db.execute(sql, [model])]
@@ -324,7 +330,8 @@ class IndexStore:
         vectors = np.asarray(vectors, dtype=np.float32)
         with self.db.atomic():
             self.db.conn.executemany(
-                "INSERT OR REPLACE INTO embeddings (paragraph_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO embeddings (paragraph_id, model, dim, vector) "
+                "VALUES (?, ?, ?, ?)",
                 [(int(i), model, vectors.shape[1], v.tobytes()) for i, v in zip(ids, vectors)])
 
     def embedding_matrix(self, model: str, paragraph_ids: Sequence[int] | None = None
@@ -337,15 +344,18 @@ class IndexStore:
         else:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS _want (id INTEGER PRIMARY KEY)")
             self.db.execute("DELETE FROM _want")
-            self.db.conn.executemany("INSERT OR IGNORE INTO _want VALUES (?)", [(int(i),) for i in paragraph_ids])
+            self.db.conn.executemany("INSERT OR IGNORE INTO _want VALUES (?)",
+                                     [(int(i),) for i in paragraph_ids])
             rows = self.db.execute(
-                "SELECT e.paragraph_id, e.vector FROM embeddings e JOIN _want w ON w.id = e.paragraph_id "
+                "SELECT e.paragraph_id, e.vector FROM embeddings e "
+                "JOIN _want w ON w.id = e.paragraph_id "
                 "WHERE e.model = ? ORDER BY e.paragraph_id", [model]).fetchall()
         rows = self._valid_vectors(model, rows)
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        matrix = matrix.reshape(len(rows), -1)
         return ids, matrix
 
     def _valid_vectors(self, model: str, rows: list) -> list:
@@ -374,7 +384,8 @@ class IndexStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(f"SELECT id, text FROM paragraphs WHERE id IN ({marks})", chunk))
+            out.update(self.db.execute(f"SELECT id, text FROM paragraphs WHERE id IN ({marks})",
+                                       chunk))
         return out
 
     def status(self) -> dict:
@@ -406,7 +417,8 @@ class IndexStore:
             return "empty"
         marks = ",".join("?" * len(folder_ids))
         row = self.db.execute(
-            f"SELECT count(*), coalesce(sum(id), 0), coalesce(max(id), 0) FROM documents WHERE status = 'ok' AND folder_id IN ({marks})",
+            f"SELECT count(*), coalesce(sum(id), 0), coalesce(max(id), 0) FROM documents "
+            f"WHERE status = 'ok' AND folder_id IN ({marks})",
             list(folder_ids)).fetchone()
         return hashlib.sha1(repr(tuple(row)).encode()).hexdigest()
 

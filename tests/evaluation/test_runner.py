@@ -23,8 +23,14 @@ def candidates(shared_data, tmp_path_factory):
 
 @pytest.mark.real_model
 def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah_home, capsys):
+    bad = ["style", "--author", "austen", "--candidates", str(candidates), "-n", "2",
+           "--conditions", "base,lora:no-such-adapter,telepathy,both:loud", "--json", *ARGS]
+    assert cli.main(bad) == 1  # refused at once, every bad condition named (issue 17.9)
+    err = capsys.readouterr().err
+    assert "lora:no-such-adapter: no adapter folder" in err and "telepathy: unknown" in err
+    assert "must be a number" in err
     argv = ["style", "--author", "austen", "--candidates", str(candidates), "-n", "2",
-            "--conditions", "base,lora:no-such-adapter,telepathy,both:loud", "--json", *ARGS]
+            "--conditions", "base", "--json", *ARGS]
     assert cli.main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["rows"]) == {REAL, "base"}
@@ -37,9 +43,6 @@ def test_runner_scores_base_beside_the_real_passages(candidates, real_lm, killah
     for metric in ("length_ratio", "content_vs_original"):
         assert metric in data["rows"]["base"] and metric not in data["rows"][REAL]
     assert data["rows"][REAL]["attribution_prob"]["mean"] > 0.5
-    assert "not a folder" in data["notes"]["lora:no-such-adapter"]
-    assert "unknown condition" in data["notes"]["telepathy"]
-    assert "must be a number" in data["notes"]["both:loud"]
 
     from pathlib import Path
 

@@ -284,7 +284,8 @@ def build_hostile_folder(folder: Path, bomb_bytes: int = 1260 * MiB) -> Expected
                          for i in range(9))
               + b']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/'
               b'main"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>')
-    _zip_from(sources[".docx"], folder / "billion_laughs.docx", replace={"word/document.xml": laughs})
+    _zip_from(sources[".docx"], folder / "billion_laughs.docx",
+              replace={"word/document.xml": laughs})
     bad["billion_laughs.docx"] = "declares XML entities"
     _zip_from(sources[".docx"], folder / "big_image.docx",
               extra={"word/media/image1.png": b"\x89PNG" + bytes(300 * MiB)})

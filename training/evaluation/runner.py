@@ -356,6 +356,38 @@ def _persona_condition(cond: str) -> tuple[str, float | None] | None:
         raise KillahError(f"{cond}: the steering strength after ':' must be a number") from None
 
 
+def check_conditions(names: Sequence[str]) -> None:
+    """Refuse, before any model or data is loaded, condition names that cannot be built:
+    unknown names, bad strengths, and lora:<X> whose adapter folder is missing or malformed
+    (every problem listed in one KillahError)."""
+    from engine import paths
+    from engine.adapter_files import read_folder
+
+    problems = []
+    for cond in names:
+        if cond == "base":
+            continue
+        if cond.startswith("lora:"):
+            spec = cond[5:]
+            path = Path(spec).expanduser()
+            if not path.is_dir():
+                path = paths.adapters_dir() / spec
+            if not spec or not path.is_dir():
+                problems.append(f"{cond}: no adapter folder {spec!r} (nor one of that name in "
+                                f"{paths.adapters_dir()})")
+            else:
+                problems += [f"{cond}: {p}" for p in read_folder(path).problems]
+            continue
+        try:
+            if _persona_condition(cond) is None:
+                problems.append(f"{cond}: unknown condition (use base, exemplars, steering[:S], "
+                                "both[:S], lora:<adapter>)")
+        except KillahError as e:
+            problems.append(str(e))
+    if problems:
+        raise KillahError(f"cannot evaluate: {'; '.join(problems)}")
+
+
 def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
                      config: StyleEvalConfig, run_dir: Path, lang: str,
                      cands: Mapping[str, Path] | None = None,
@@ -425,6 +457,7 @@ def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) 
     from engine.models import load_model
 
     say = progress or (lambda _m: None)
+    check_conditions(config.conditions)
     name, target_dir, cands = resolve_target(config.author, config.author_dir, config.candidates)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = paths.runs_dir() / f"eval-style-{name}-{stamp}-s{config.seed}"
