@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
     def autosave(self) -> None:
         try:
             self.documents.autosave()
-        except OSError as e:
+        except (OSError, KillahError) as e:  # the text is still in the window
             self.show_status(f"autosave failed: {e}")
 
     def _on_model_loading(self, message: str) -> None:
