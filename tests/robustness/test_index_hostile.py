@@ -118,13 +118,15 @@ def test_a_read_that_never_finishes_is_recorded_as_hung_until_the_file_changes(t
     for attempt in range(1, HUNG_AFTER_ATTEMPTS + 1):  # the process is killed while stuck
         proc = subprocess.Popen([sys.executable, "-c", HANGING_INDEXER, str(db), str(docs)],
                                 env=env)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and (not db.exists()
-                                               or _attempts(db, "b_hangs.txt") < attempt):
-            time.sleep(0.1)
-        assert proc.poll() is None, "the indexer should be stuck on b_hangs.txt"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and (not db.exists()
+                                                   or _attempts(db, "b_hangs.txt") < attempt):
+                time.sleep(0.1)
+            assert proc.poll() is None, "the indexer should be stuck on b_hangs.txt"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
     with IndexStore(db) as store:
         report = sync(store, embed=False)
         assert report.read_files == [str(docs / "c.txt")]  # b is not tried a third time
