@@ -417,9 +417,10 @@ def _is_complete(folder: Path) -> bool:
 
 def _read_meta(folder: Path) -> dict:
     try:
-        return json.loads((folder / METADATA_FILE).read_text())
+        data = json.loads((folder / METADATA_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}  # a damaged file is no metadata
 
 
 def _sha256(path: Path) -> str:
