@@ -94,7 +94,9 @@ class Sequence:
     def processors(self, extra: Seq = ()) -> list:
         """This sequence's logits processors: the prefix constraint, antislop's
         down-weights, the options' repetition penalty, then the caller's."""
-        out = [self.constrain] if self.require else []
+        out = []
+        if self.require or self.guard is not None:  # a rewind may owe shown text
+            out.append(self.constrain)
         if self.guard is not None:
             out.append(self.guard.processor)
         return [*out, *self.options.make_logits_processors(), *extra]

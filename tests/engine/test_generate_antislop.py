@@ -15,6 +15,7 @@ from engine.generate import (
     PhraseList,
     SamplingOptions,
     default_phrases,
+    encode,
     generate,
     generate_batch,
     generate_candidates,
@@ -55,12 +56,18 @@ def _uncached(lm, prompt, opts, phrases):
     return seq
 
 
-@pytest.mark.parametrize("prompt, max_tokens", [("Rain fell", 16), (LONG, 40)],
-                         ids=["trimmed-cache", "past-the-window"])
-def test_a_banned_word_is_rewound_exactly_as_an_uncached_decode(tiny_lm, prompt, max_tokens):
+@pytest.mark.parametrize("prompt, max_tokens, as_ids", [
+    ("Rain fell", 16, False), (LONG, 40, False), ("Rain fell", 16, True),
+], ids=["trimmed-cache", "past-the-window", "token-ids"])
+def test_a_banned_word_is_rewound_exactly_as_an_uncached_decode(tiny_lm, prompt, max_tokens,
+                                                                as_ids):
     """Short: prompt + generation stay inside the tiny model's 32-token window, so the
-    caches are trimmed. Long: the window has rotated, so the prompt snapshot is used."""
+    caches are trimmed. Long: the window has rotated, so the prompt snapshot is used.
+    Token ids: no healing, so only a rewind puts a prefix constraint on a token."""
     from engine.generate import cache as kv
+
+    if as_ids:
+        prompt = encode(tiny_lm, prompt)[0]
 
     opts = GREEDY.replace(max_tokens=max_tokens)
     word = _a_written_word(tiny_lm, prompt, opts)
@@ -75,13 +82,17 @@ def test_a_banned_word_is_rewound_exactly_as_an_uncached_decode(tiny_lm, prompt,
                                         reuse_prompt_cache=False))
         whole = generate(tiny_lm, prompt, opts, antislop=phrases)
         cands = generate_candidates(tiny_lm, prompt, 2, opts, antislop=phrases)
-        batch = generate_batch(tiny_lm, [prompt, "A short one."], opts, antislop=phrases)
+        batch = generate_batch(tiny_lm, [prompt, encode(tiny_lm, "A short one.")[0]], opts,
+                               antislop=phrases)
     finally:
         kv.trim_to = real_trim
     assert set(trims) == {max_tokens == 16}
     for c in (whole, *cands, batch[0]):
         assert c.tokens == ref.tokens and c.text == ref.text and c.rewinds == ref.guard.rewinds
     assert "".join(r.text for r in streamed) == ref.text  # nothing shown was taken back
+    # ...and the text is the tokens' own: what was shown before the phrase is not doubled.
+    heal = prepare(tiny_lm, prompt, max_tokens).heal
+    assert heal + ref.text == tiny_lm.tokenizer.decode(ref.tokens)
     assert not re.search(rf"(?<![A-Za-z0-9]){word}(?![A-Za-z0-9])", ref.text, re.IGNORECASE)
 
 
@@ -151,3 +162,25 @@ def test_a_rewind_reports_how_far_back(tiny_lm):
             break
     assert isinstance(out, Rewind) and out.keep == len(seq.tokens) < len(plain)
     assert word not in seq.text.lower()
+
+
+def test_a_rewind_owes_the_text_already_shown_before_the_phrase(tiny_lm):
+    """The space before a banned word was shown; the token sampled again must bring it,
+    also for a token-id prompt (no healing constraint to begin with)."""
+    word = _a_written_word(tiny_lm, SHORT)
+    ids = encode(tiny_lm, SHORT)[0]
+    seq = new_sequence(tiny_lm, prepare(tiny_lm, ids, 40), GREEDY,
+                       PhraseList.from_pairs([(word, 0.0)]))
+    assert seq.require is None and seq.constrain in seq.processors()
+    vocab = vocab_for(tiny_lm)
+    out = None
+    for t in generate(tiny_lm, ids, GREEDY).tokens:
+        out = seq.add(t, mx.zeros(vocab.size))
+        if isinstance(out, Rewind):
+            break
+    assert isinstance(out, Rewind) and seq.require == (out.keep, " ")
+    assert seq.text.endswith(" ")
+    masked = seq.constrain(mx.array(ids + seq.tokens), mx.zeros((1, vocab.size)))[0]
+    allowed = [i for i in range(vocab.size) if masked[i].item() == 0]
+    assert allowed and all(vocab.texts[i].startswith(" ") for i in allowed)
+    assert seq.constrain(mx.array(ids + seq.tokens + [allowed[0]]), mx.zeros((1, 4)))[0].sum() == 0
