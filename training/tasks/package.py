@@ -64,6 +64,9 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
         "perturbation": {"input_noise": 0.0, "seed": 0},
         **(extra or {}),
     }
+    if "beta" in fit:  # a DPO run (training.tasks.dpo) over an SFT adapter
+        metadata["dpo"] = {k: fit.get(k) for k in ("sft_adapter", "pairs", "beta", "learning_rate", "batch_size",
+                                                    "step", "wall_seconds", "first", "last")}
     target = out / name
     stage = out / f".{name}.staging"
     shutil.rmtree(stage, ignore_errors=True)
