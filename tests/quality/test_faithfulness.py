@@ -105,3 +105,12 @@ def test_rerank_puts_faithful_candidates_first(tiny_lm):
     assert ranked[0].text == FAITHFUL and ranked[0].faithful is True
     assert all(r.faithful is False for r in ranked[1:])
     assert ranked[1].to_dict()["faithfulness"]["reasons"]
+
+
+def test_a_translation_is_not_a_rephrasing():
+    src = "Экзамен длится три часа, и телефоны в аудитории запрещены."
+    out = F.assess(src, ["The exam lasts three hours and phones in the auditorium are forbidden.",
+                         "На экзамен отводится три часа; пользоваться телефонами в аудитории нельзя."],
+                   "rephrase")
+    assert out[0].reasons[0] == "written in another language" and not out[0].ok
+    assert out[1].ok, out[1].reasons

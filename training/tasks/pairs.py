@@ -117,14 +117,18 @@ def faithful(pairs: list[Pair], batch: int = 256) -> list[Pair]:
 
     The cheap checks (facts, change, intent) run first; only their survivors are embedded.
     """
-    from engine.embeddings import embed
+    from engine.embeddings import embed, embedder_for
 
     survivors = [p for p in pairs
                  if faithfulness.assess(p.source, [p.target], p.mode, lang=p.lang, embed=False)[0].ok]
     kept: list[Pair] = []
     for start in range(0, len(survivors), batch):
         chunk = survivors[start : start + batch]
-        src, tgt = embed([p.source for p in chunk]), embed([p.target for p in chunk])
+        names = [embedder_for(p.lang) for p in chunk]
+        src = [embed([p.source], n)[0] for p, n in zip(chunk, names)] if len(set(names)) > 1 else embed(
+            [p.source for p in chunk], names[0])
+        tgt = [embed([p.target], n)[0] for p, n in zip(chunk, names)] if len(set(names)) > 1 else embed(
+            [p.target for p in chunk], names[0])
         kept += [p for p, a, b in zip(chunk, src, tgt)
                  if float(a @ b) >= faithfulness.SIMILARITY.get(p.lang, 0.75)]
     return kept
