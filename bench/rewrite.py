@@ -99,7 +99,7 @@ def run(args) -> dict:
             base = SamplingOptions(temperature=0.8, repetition_penalty=1.1, seed=args.seed + start + k,
                                    max_tokens=tasks.max_tokens(mode, row["text"]))
             prompts += [tasks.build(mode, row["text"], (), settings)] * args.n
-            opts += candidate_options(base, args.n)
+            opts += candidate_options(base, args.n, rewrite=args.ladder)
         comps = generate_batch(lm, prompts, opts, transforms=transforms)
         for k, (row, mode) in enumerate(chunk):
             ranked = rank(comps[k * args.n : (k + 1) * args.n], source=row["text"], task=mode, lm=lm)
@@ -117,7 +117,8 @@ def run(args) -> dict:
             })
         done = min(start + per_batch, len(jobs))
         print(f"{done}/{len(jobs)} requests, {time.perf_counter() - tic:.0f} s", file=sys.stderr)
-    return {"system": args.system, "split": args.split, "n": args.n, "seed": args.seed,
+    return {"system": args.system + ("" if args.ladder else " (T 0.8)"), "split": args.split, "n": args.n,
+            "seed": args.seed, "ladder": args.ladder,
             "model": lm.model_id, "seconds": round(time.perf_counter() - tic, 1),
             "load": os.getloadavg()[0], "summary": summarize(samples), "samples": samples}
 
@@ -208,6 +209,9 @@ def main(argv=None) -> int:
     p.add_argument("--preset-rows", type=int, default=48, help="rows (evenly spaced) that also get their preset")
     p.add_argument("--batch", type=int, default=16, help="sequences decoded together")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ladder", action=argparse.BooleanOptionalAction, default=True,
+                   help="the rewrite ladder of temperatures (the app's default); --no-ladder: one "
+                        "temperature (0.8) with min-p varied, as before")
     p.add_argument("--out", type=Path, default=Path("runs/bench-rewrite"))
     p.add_argument("--speed", action="store_true")
     p.add_argument("--table", type=Path, nargs="+", help="print the table of saved report.json files")
@@ -220,7 +224,7 @@ def main(argv=None) -> int:
         print(json.dumps(speed(args), indent=1))
         return 0
     report = run(args)
-    name = args.system.replace("task:", "task-").replace("/", "_").strip("_")
+    name = args.system.replace("task:", "task-").replace("/", "_").strip("_") + ("" if args.ladder else "-t08")
     out = args.out / f"{args.split}-{name}-s{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -44,15 +44,24 @@ class Ranked:
         }
 
 
-def candidate_options(options, n: int) -> list:
+# A rewrite should stay close to its source: its candidates run from conservative to free
+# (temperature, min-p), instead of the user's one temperature (docs/rewrite.md).
+REWRITE_LADDER: tuple[tuple[float, float], ...] = ((0.3, 0.1), (0.5, 0.1), (0.7, 0.1), (0.9, 0.1))
+
+
+def candidate_options(options, n: int, rewrite: bool = False) -> list:
     """One SamplingOptions per candidate, min-p cycling through MIN_P_LADDER.
 
     Everything else comes from `options` (or the generator's defaults); a seed, when
-    given, is kept for the batch (the generator seeds once per batch).
+    given, is kept for the batch (the generator seeds once per batch). For a rewrite,
+    temperature and min-p cycle through REWRITE_LADDER instead.
     """
     from engine.generate import SamplingOptions
 
     base = options or SamplingOptions()
+    if rewrite:
+        return [base.replace(temperature=t, min_p=p)
+                for t, p in (REWRITE_LADDER[i % len(REWRITE_LADDER)] for i in range(n))]
     return [base.replace(min_p=MIN_P_LADDER[i % len(MIN_P_LADDER)]) for i in range(n)]
 
 
@@ -69,8 +78,8 @@ def rerank(
 ) -> list[Ranked]:
     """Generate `n` candidates for `prompt` as one batch and return them best first.
 
-    `options` is one SamplingOptions (min-p is varied across candidates) or a list of
-    n of them (used as given). The candidates' own log-probs feed the
+    `options` is one SamplingOptions (min-p is varied across candidates; for a rewrite,
+    temperature and min-p follow REWRITE_LADDER) or a list of n of them (used as given). The candidates' own log-probs feed the
     perplexity-variation component; `persona_profile` (a StyleProfile) the style ones.
     Candidates with no text sort last. A cancelled batch is scored as far as it got.
     With `source` (the text being rewritten) and `task` (rephrase or a preset), faithful
@@ -80,7 +89,10 @@ def rerank(
 
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    per = list(options) if options is not None and not isinstance(options, SamplingOptions) else candidate_options(options, n)
+    if options is not None and not isinstance(options, SamplingOptions):
+        per = list(options)
+    else:
+        per = candidate_options(options, n, rewrite=source is not None)
     cands = generate_candidates(lm, prompt, n, per, transforms=transforms, cancel=cancel)
     return rank(cands, persona_profile, source=source, task=task, lm=lm)
 

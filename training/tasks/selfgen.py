@@ -78,7 +78,7 @@ def run(args) -> dict:
                 base = SamplingOptions(temperature=0.9, repetition_penalty=1.1, seed=args.seed + start + k,
                                        max_tokens=tasks.max_tokens(mode, text))
                 prompts += [tasks.build(mode, text, (), settings)] * args.n
-                opts += candidate_options(base, args.n)
+                opts += candidate_options(base, args.n, rewrite=True)
             comps = generate_batch(lm, prompts, opts, transforms=transforms)
             for k, (jid, lang, mode, text) in enumerate(chunk):
                 ranked = [r for r in rank(comps[k * args.n : (k + 1) * args.n], source=text, task=mode, lm=lm)
