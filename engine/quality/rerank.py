@@ -7,8 +7,8 @@ candidates come first, each group by score, and a failing one carries its reason
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from engine.quality.composite import QualityScore, score_texts
 
