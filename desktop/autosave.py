@@ -28,6 +28,8 @@ class Snapshot:
     path: str | None  # the document it belongs to, None for an untitled one
     saved_at: float
     pid: int
+    memory: str = ""  # the document's note (engine.memory), kept with its text
+
 
     @property
     def title(self) -> str:
@@ -38,10 +40,11 @@ def new_snapshot_file() -> Path:
     return paths.autosave_dir() / f"session-{uuid.uuid4().hex[:12]}.json"
 
 
-def write(file: Path, text: str, path: str | None) -> None:
+def write(file: Path, text: str, path: str | None, memory: str = "") -> None:
     atomic.write_json(
         file,
-        {"format": FORMAT, "path": path, "text": text, "saved_at": time.time(), "pid": os.getpid()},
+        {"format": FORMAT, "path": path, "text": text, "memory": memory, "saved_at": time.time(),
+         "pid": os.getpid()},
     )
 
 
@@ -61,7 +64,9 @@ def read(file: Path) -> Snapshot | None:
         saved_at = 0.0
     if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid < 2**31:
         pid = 0  # unknown owner: offered back as an orphan, never taken for a live process
-    return Snapshot(file, data["text"], path, float(saved_at), pid)
+    memory = data.get("memory", "")
+    return Snapshot(file, data["text"], path, float(saved_at), pid,
+                    memory if isinstance(memory, str) else "")
 
 
 def _alive(pid: int) -> bool:

@@ -1,4 +1,5 @@
-"""The document logic (mu's `Editor(view)`): open, save, save as, recent files, autosave, recovery.
+"""The document logic (mu's `Editor(view)`): open, save, save as, recent files, autosave, recovery,
+and the document's memory (its note, engine.memory) that follows it through all of these.
 
 `Documents` holds a `view` and never imports widgets; the view is anything with
 the methods in `DocumentView`, so tests can drive the logic with a stand-in.
@@ -13,7 +14,7 @@ from typing import Protocol
 
 from desktop import autosave
 from desktop.settings import Settings
-from engine import atomic
+from engine import atomic, memory
 from engine.errors import KillahError
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
@@ -33,6 +34,7 @@ class DocumentView(Protocol):
     def confirm_discard(self, title: str) -> bool | None: ...
     def confirm_overwrite_readonly(self, name: str) -> bool: ...
     def show_error(self, message: str) -> None: ...
+    def set_note(self, note: str) -> None: ...  # the document's memory, shown in its panel
 
 
 def word_count(text: str) -> int:
@@ -70,8 +72,10 @@ class Documents:
         self.save_settings = save_settings
         self.path: Path | None = None
         self.snapshot_file = autosave.new_snapshot_file()
-        self._last_snapshot: str | None = None
+        self._last_snapshot: tuple[str, str] | None = None  # (text, note) last written there
         self.recovered: list[autosave.Snapshot] = []
+        self.note = ""  # the document's memory
+        self._note_kept = ""  # the note as last written to engine.memory for self.path
 
     # -- titles ------------------------------------------------------------
     @property
@@ -86,10 +90,12 @@ class Documents:
     def new(self) -> bool:
         if not self._may_discard():
             return False
+        self.flush_note()
         self.path = None
         self.view.set_text("")
         self.view.set_modified(False)
         self._drop_snapshot()
+        self._show_note("")
         self.refresh_title()
         return True
 
@@ -101,10 +107,17 @@ class Documents:
         if not self._may_discard():
             return False
         text = read_document(path)
+        self.flush_note()
         self.path = Path(path).resolve()
         self.view.set_text(text)
         self.view.set_modified(False)
         self._drop_snapshot()
+        try:
+            note = memory.load(self.path)
+        except KillahError as e:
+            note = ""
+            self.view.show_error(str(e))
+        self._show_note(note)
         self.settings.add_recent(self.path)
         self.save_settings()
         self.refresh_title()
@@ -132,6 +145,7 @@ class Documents:
         self.path = Path(path).expanduser().absolute()
         self.view.set_text("")
         self.view.set_modified(False)
+        self._show_note("")
         self.refresh_title()
         self.view.show_status(f"{self.path.name} is a new file: it is created when you save")
 
@@ -154,13 +168,22 @@ class Documents:
         except KillahError:
             self._keep_snapshot()
             raise
-        self.path = path.parent.resolve() / path.name  # a symlink stays the document
+        new_path = path.parent.resolve() / path.name  # a symlink stays the document
+        if new_path != self.path:
+            self._note_kept = None  # a new path: its note file is written now
+        self.path = new_path
         self.view.set_modified(False)
-        self._drop_snapshot()
+        try:
+            self.flush_note()
+        except (OSError, KillahError) as e:  # the text is saved; the note stays in the snapshot
+            self._keep_snapshot()
+            self.view.show_error(f"saved {path.name}, but its note could not be kept: {e}")
+        else:
+            self._drop_snapshot()
+            self.view.show_status(f"saved {self.path.name}")
         self.settings.add_recent(self.path)
         self.save_settings()
         self.refresh_title()
-        self.view.show_status(f"saved {self.path.name}")
         return True
 
     def _may_discard(self) -> bool:
@@ -187,34 +210,65 @@ class Documents:
             self.view.show_error(f"{e}. Your text is still here and in the autosave copy "
                                  f"{self.snapshot_file}; use Save As to save it elsewhere.")
             return False
+        try:
+            self.flush_note()
+        except (OSError, KillahError) as e:
+            self.view.show_error(f"cannot keep the document's note ({e}); it is still in the "
+                                 f"autosave copy {self.snapshot_file}")
+            return False
         self._drop_snapshot()
         return True
 
     # -- autosave and recovery ----------------------------------------------
     def autosave(self) -> bool:
-        """Write the snapshot when the text changed since the last one; True when written."""
-        if not self.view.is_modified():
-            return False
-        text = self.view.text()
-        if text == self._last_snapshot:
-            return False
-        autosave.write(self.snapshot_file, text, str(self.path) if self.path else None)
-        self._last_snapshot = text
+        """Write the snapshot when the text or the note changed since the last one, and a saved
+        document's changed note to engine.memory; True when anything was written."""
+        wrote = self.flush_note()
+        if not self.view.is_modified() and (self.path is not None or not self.note.strip()):
+            return wrote
+        state = (self.view.text(), self.note)
+        if state == self._last_snapshot:
+            return wrote
+        autosave.write(self.snapshot_file, state[0], str(self.path) if self.path else None,
+                       memory=state[1])
+        self._last_snapshot = state
         return True
 
     def _keep_snapshot(self) -> None:
         """Write the snapshot now, whatever autosave last wrote (a save just failed)."""
-        if self.view.is_modified():
+        if self.view.is_modified() or self.note.strip():
             try:
                 autosave.write(self.snapshot_file, self.view.text(),
-                               str(self.path) if self.path else None)
-                self._last_snapshot = self.view.text()
+                               str(self.path) if self.path else None, memory=self.note)
+                self._last_snapshot = (self.view.text(), self.note)
             except (OSError, KillahError):
                 pass  # the text is still in the window; the error being raised says why
 
     def _drop_snapshot(self) -> None:
         autosave.discard(self.snapshot_file)
         self._last_snapshot = None
+
+    # -- the document's memory ----------------------------------------------
+    def set_note(self, note: str) -> None:
+        """The writer edited the note (the Memory panel); it is kept at the next autosave."""
+        self.note = memory.check_note(note)
+
+    def flush_note(self) -> bool:
+        """Write a saved document's note to engine.memory when it changed; True when written.
+        An untitled document's note stays in the autosave snapshot until it is saved."""
+        if self.path is None or self.note == self._note_kept:
+            return False
+        if self._note_kept is None and not self.note.strip():
+            self._note_kept = self.note  # saved as a new path with no note: leave its file be
+            return False
+        memory.save(self.path, self.note)
+        self._note_kept = self.note
+        return True
+
+    def _show_note(self, note: str) -> None:
+        self.note = note
+        self._note_kept = note
+        self.view.set_note(note)
 
     def recover(self) -> autosave.Snapshot | None:
         """Reopen the newest orphaned snapshot (after a crash) as unsaved text in this window.
@@ -229,8 +283,11 @@ class Documents:
         self.path = Path(snap.path) if snap.path else None
         self.view.set_text(snap.text)
         self.view.set_modified(True)
-        autosave.write(self.snapshot_file, snap.text, snap.path)
-        self._last_snapshot = snap.text
+        self.view.set_note(snap.memory)
+        self.note = snap.memory
+        self._note_kept = None  # the recovered note is written to engine.memory next
+        autosave.write(self.snapshot_file, snap.text, snap.path, memory=snap.memory)
+        self._last_snapshot = (snap.text, snap.memory)
         autosave.discard(snap.file)
         self.recovered = found
         self.refresh_title()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.documents import Documents, word_count
 from desktop.editor import TextEditor
 from desktop.ghost import Ghost
+from desktop.memory_panel import MemoryPanel
 from desktop.rephrase import RephrasePanel
 from desktop.session import Session
 from engine.errors import KillahError
@@ -50,6 +51,8 @@ class MainWindow(QMainWindow):
         self.rephrase = RephrasePanel(s, self.editor)
         self.side = QTabWidget()
         self.side.addTab(self.rephrase, "Rephrase")
+        self.memory = MemoryPanel(self.documents, self.editor, s.settings)
+        self.side.addTab(self.memory, "Memory")
         self._add_optional_panels()
 
         split = QSplitter(Qt.Horizontal)
@@ -182,6 +185,9 @@ class MainWindow(QMainWindow):
 
     def set_modified(self, modified: bool) -> None:
         self.editor.document().setModified(modified)
+
+    def set_note(self, note: str) -> None:
+        self.memory.set_note(note)
 
     def set_title(self, title: str) -> None:
         self.setWindowTitle(title)

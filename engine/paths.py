@@ -75,3 +75,18 @@ def index_path() -> Path:
 
 def settings_path() -> Path:
     return home() / "settings.json"
+
+
+def feedback_path() -> Path:
+    """The writer's feedback on suggestions (engine.feedback); never leaves this machine."""
+    return home() / "feedback.sqlite"
+
+
+def vocabulary_path() -> Path:
+    """The personal vocabulary (engine.voice.vocabulary)."""
+    return home() / "vocabulary.json"
+
+
+def memory_dir() -> Path:
+    """Per-document notes (engine.memory)."""
+    return _sub("memory")

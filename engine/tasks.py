@@ -17,6 +17,7 @@ made by `engine.style.ActiveStyle`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,12 @@ RESTYLE_PRESETS = {
 
 STORY_TEMPLATE = "{title}\n\n{premise}\n\n"
 
+# A document's memory (desktop: the Memory panel; engine.memory stores it) goes after the
+# exemplars and before the task, in brackets, the way writers mark an author's note.
+MEMORY_TEMPLATE = "[Author's note: {note}]\n\n"
+MEMORY_MAX_WORDS = 200  # a longer note is cut: the 270M base loses the text under a long preface
+_WORD = re.compile(r"\S+")
+
 # The rewrite task adapter's frame (resources/adapters/rewrite, built by training/tasks): a
 # tag line names the mode; the prompt ends on "Rewritten:" and the answer starts with the
 # space its first token carries, so no prompt ends inside a token boundary.
@@ -89,17 +96,39 @@ def exemplar_block(exemplars: Sequence[str]) -> str:
     return EXEMPLAR_HEADER + body + EXEMPLAR_FOOTER
 
 
-def continue_prompt(context: str, exemplars: Sequence[str] = ()) -> Prompt:
+def memory_seen(note: str) -> str:
+    """The part of a document's note the model sees: its first MEMORY_MAX_WORDS words,
+    line breaks kept."""
+    ends = [m.end() for m in _WORD.finditer(note)]
+    if not ends:
+        return ""
+    return note[: ends[min(len(ends), MEMORY_MAX_WORDS) - 1]].strip()
+
+
+def memory_block(note: str) -> str:
+    """The document's memory (the writer's note on characters, setting, facts, tone) in its
+    fixed frame; '' without one."""
+    seen = memory_seen(note)
+    return MEMORY_TEMPLATE.format(note=seen) if seen else ""
+
+
+def preamble(exemplars: Sequence[str] = (), memory: str = "") -> str:
+    """What precedes every task prompt: the persona's exemplars, then the document's memory
+    (closest to the text it conditions)."""
+    return exemplar_block(exemplars) + memory_block(memory)
+
+
+def continue_prompt(context: str, exemplars: Sequence[str] = (), memory: str = "") -> Prompt:
     """Continue the user's text from where it ends."""
-    return Prompt(exemplar_block(exemplars) + context, stop=(), task="continue")
+    return Prompt(preamble(exemplars, memory) + context, stop=(), task="continue")
 
 
-def rephrase_prompt(text: str, exemplars: Sequence[str] = ()) -> Prompt:
+def rephrase_prompt(text: str, exemplars: Sequence[str] = (), memory: str = "") -> Prompt:
     shots = "".join(
         REPHRASE_TEMPLATE.format(text=a) + b + "\n\n" for a, b in REPHRASE_SHOTS
     )
     body = shots + REPHRASE_TEMPLATE.format(text=" ".join(text.split()))
-    return Prompt(exemplar_block(exemplars) + body, stop=("\n",), task="rephrase")
+    return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task="rephrase")
 
 
 def restyle_prompt(
@@ -109,6 +138,7 @@ def restyle_prompt(
     exemplars: Sequence[str] = (),
     perturbation: PerturbationSettings | dict | None = None,
     key: str = "",
+    memory: str = "",
 ) -> Prompt:
     """The style-LoRA format: description in, the author's prose out.
 
@@ -119,11 +149,12 @@ def restyle_prompt(
     """
     described = perturb_input(description.strip(), perturbation, key=key)
     text = RESTYLE_TEMPLATE.format(word_count=int(word_count), author=author, description=described)
-    return Prompt(exemplar_block(exemplars) + text, stop=(), task="restyle")
+    return Prompt(preamble(exemplars, memory) + text, stop=(), task="restyle")
 
 
 def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
-                          perturbation: PerturbationSettings | dict | None = None) -> Prompt:
+                          perturbation: PerturbationSettings | dict | None = None,
+                          memory: str = "") -> Prompt:
     """'Make it more formal / casual / shorter / longer' as a rewrite of `text` (restyle frame).
 
     A perturbation (the active style adapter's) applies to the passage, never to the request.
@@ -138,16 +169,17 @@ def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
         author="the same writer",
         word_count=target,
         exemplars=exemplars,
+        memory=memory,
     )
 
 
-def task_prompt(mode: str, text: str, exemplars: Sequence[str] = ()) -> Prompt:
+def task_prompt(mode: str, text: str, exemplars: Sequence[str] = (), memory: str = "") -> Prompt:
     """The rewrite task adapter's frame for `mode` (rephrase or a preset); "like me" rephrases."""
     mode = "rephrase" if mode == "like_me" else mode
     if mode not in TASK_INSTRUCTIONS:
         raise ValueError(f"no task frame for {mode!r}: choose one of {', '.join(TASK_INSTRUCTIONS)}")
     body = TASK_TEMPLATE.format(instruction=TASK_INSTRUCTIONS[mode], text=" ".join(text.split()))
-    return Prompt(exemplar_block(exemplars) + body, stop=("\n",), task=mode)
+    return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task=mode)
 
 
 def task_example(mode: str, source: str, target: str) -> dict:
@@ -155,9 +187,10 @@ def task_example(mode: str, source: str, target: str) -> dict:
     return {"text": task_prompt(mode, source).text + " " + " ".join(target.split()) + "\n"}
 
 
-def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = ()) -> Prompt:
+def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = (),
+                 memory: str = "") -> Prompt:
     text = STORY_TEMPLATE.format(title=title.strip() or "A Story", premise=premise.strip())
-    return Prompt(exemplar_block(exemplars) + text, stop=(), task="story")
+    return Prompt(preamble(exemplars, memory) + text, stop=(), task="story")
 
 
 def training_example(description: str, author: str, original: str) -> dict:
@@ -226,33 +259,35 @@ def _words(text: str) -> int:
 
 
 def build(mode: str, text: str, exemplars: Sequence[str] = (),
-          settings: PromptSettings = PromptSettings(), **kwargs) -> Prompt:
+          settings: PromptSettings = PromptSettings(), memory: str = "", **kwargs) -> Prompt:
     """The prompt for any mode: MODES, or 'restyle' (kwargs: author, word_count) for the harness.
 
     "like me" is the style adapter's own restyle frame (its author, its perturbation)
     when one is active, so the adapter runs on the distribution it was trained on;
-    without one it is a rephrasing after the persona's exemplars.
+    without one it is a rephrasing after the persona's exemplars. `memory` is the
+    document's note (memory_block), seen by every mode.
     """
     if mode == "continue":
-        return continue_prompt(text, exemplars=exemplars)
+        return continue_prompt(text, exemplars=exemplars, memory=memory)
     if settings.task_frame == TASK_FRAME and (mode in TASK_INSTRUCTIONS or mode == "like_me"):
-        return task_prompt(mode, text, exemplars)
+        return task_prompt(mode, text, exemplars, memory=memory)
     if mode == "rephrase":
-        return rephrase_prompt(text, exemplars=exemplars)
+        return rephrase_prompt(text, exemplars=exemplars, memory=memory)
     if mode in RESTYLE_PRESETS:
-        return restyle_preset_prompt(text, mode, exemplars, perturbation=settings.perturbation)
+        return restyle_preset_prompt(text, mode, exemplars, perturbation=settings.perturbation,
+                                     memory=memory)
     if mode == "like_me":
         if settings.author:
             return restyle_prompt(text, settings.author, _words(text), exemplars,
-                                  perturbation=settings.perturbation)
-        return rephrase_prompt(text, exemplars=exemplars)
+                                  perturbation=settings.perturbation, memory=memory)
+        return rephrase_prompt(text, exemplars=exemplars, memory=memory)
     if mode == "story":
-        return story_prompt(text, exemplars=exemplars, **kwargs)
+        return story_prompt(text, exemplars=exemplars, memory=memory, **kwargs)
     if mode == "restyle":
         author = kwargs.pop("author", None) or settings.author or "the author"
         word_count = kwargs.pop("word_count", None) or _words(text)
         return restyle_prompt(text, author, word_count, exemplars,
-                              perturbation=settings.perturbation, **kwargs)
+                              perturbation=settings.perturbation, memory=memory, **kwargs)
     raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
 
 
@@ -280,3 +315,41 @@ def rewrite_problem(mode: str, text: str) -> str:
     if _words(text) > MAX_REWRITE_WORDS:
         return f"the text is too long to rewrite (over {MAX_REWRITE_WORDS} words): take less"
     return ""
+
+
+@dataclass(frozen=True)
+class ContextBudget:
+    """How much of the document and of its note the model sees for a continuation."""
+
+    document_words: int  # words before the cursor
+    seen_words: int  # of which the model sees (the end: `context_chars` characters)
+    note_words: int
+    note_seen_words: int  # the note's first MEMORY_MAX_WORDS words
+
+    def describe(self) -> str:
+        if not self.document_words:
+            doc = "no text yet"
+        elif self.seen_words >= self.document_words:
+            doc = f"all {self.document_words} words before the cursor"
+        else:
+            share = self.seen_words / self.document_words
+            doc = (f"the last {self.seen_words} of {self.document_words} words before the "
+                   f"cursor ({share:.0%})")
+        if not self.note_words:
+            note = "no note"
+        elif self.note_seen_words >= self.note_words:
+            note = f"all {self.note_words} words of the note"
+        else:
+            note = (f"the first {self.note_seen_words} of {self.note_words} words of the note "
+                    f"(the rest is cut)")
+        return f"The model sees {doc}, and {note}."
+
+
+def context_budget(before_cursor: str, note: str, context_chars: int) -> ContextBudget:
+    """What a continuation's prompt holds of `before_cursor` (its last `context_chars`
+    characters, as the app sends) and of the document's `note`."""
+    seen = before_cursor[-context_chars:] if context_chars > 0 else ""
+    if len(seen) < len(before_cursor):  # a word cut at the edge is not seen whole
+        seen = seen.split(None, 1)[1] if len(seen.split(None, 1)) > 1 else ""
+    return ContextBudget(_words(before_cursor), _words(seen), _words(note),
+                         _words(memory_seen(note)))

@@ -38,6 +38,7 @@ class StandInView:
     def ask_save_path(self, suggested): return self.save_path
     def show_error(self, m): self.status = m
     def confirm_overwrite_readonly(self, name): return False
+    def set_note(self, note): self.note = note
 
     def confirm_discard(self, title):
         self.asked += 1

@@ -40,6 +40,7 @@ class View:
     def ask_open_path(self): return None
     def ask_save_path(self, suggested): return self.save_path
     def confirm_discard(self, title): return self.discard
+    def set_note(self, note): self.note = note
 
     def confirm_overwrite_readonly(self, name):
         self.asked_readonly += 1
