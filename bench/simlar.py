@@ -34,6 +34,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
 import simlar
+from engine.text import linked_groups
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpora"
 
@@ -65,22 +66,7 @@ def shingles(text: str, n: int) -> set[str]:
 
 
 def components(n_items: int, pairs) -> list[list[int]]:
-    parent = list(range(n_items))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for i in range(n_items):
-        groups.setdefault(find(i), []).append(i)
-    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: g[0])
+    return linked_groups(n_items, pairs)
 
 
 def datasketch_near_duplicates(texts, threshold, num_perm, ngram):

@@ -7,7 +7,6 @@ the methods in `DocumentView`, so tests can drive the logic with a stand-in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -16,9 +15,9 @@ from desktop import autosave
 from desktop.settings import Settings
 from engine import atomic, memory
 from engine.errors import KillahError
+from engine.text import word_count
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
-WORD_RE = re.compile(r"\w+(?:[’'\-]\w+)*", re.UNICODE)
 
 
 class DocumentView(Protocol):
@@ -35,10 +34,6 @@ class DocumentView(Protocol):
     def confirm_overwrite_readonly(self, name: str) -> bool: ...
     def show_error(self, message: str) -> None: ...
     def set_note(self, note: str) -> None: ...  # the document's memory, shown in its panel
-
-
-def word_count(text: str) -> int:
-    return len(WORD_RE.findall(text))
 
 
 def read_document(path: str | Path) -> str:

@@ -3,11 +3,16 @@
 A job is a QObject with `run()` (executed on a worker thread), `cancel()` and the
 signals `progress`, `result` and `error`; `finished` always follows one of them.
 Jobs never touch widgets: they only emit signals, which Qt queues to the GUI
-thread. `JobManager` keeps one queue per resource ("model" for generation,
-reranking and whisper, which share the accelerator; "index"; "train"; "audio"),
-each drained by one Python thread, so two jobs never use the same resource at
-once. Every job class offers `prepare(...) -> (ok, message, params)` to check its
-inputs before anything is queued.
+thread. `progress` carries engine.progress's `Progress` events: library code gets
+`progress=job.progress.emit` and `cancel=job.token` (an engine.progress
+`CancelToken`), the same two arguments every long call takes.
+
+`JobManager` keeps one queue per resource, each drained by one Python thread, so
+two jobs never use the same resource at once: "model" (loading the LLM, generation,
+reranking), "index" (reading documents and the embedder), "train", and "audio"
+(dictation: the microphone and Whisper, so dictating never waits behind a
+generation). Every job class offers `prepare(...) -> (ok, message, params)` to
+check its inputs before anything is queued.
 """
 
 from __future__ import annotations
@@ -21,53 +26,17 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import KillahError
+from engine.progress import Cancelled, CancelToken, Progress
+
+__all__ = ["RESOURCES", "Cancelled", "FunctionJob", "Job", "JobManager"]
 
 RESOURCES = ("model", "index", "train", "audio")
-
-
-class Cancelled(Exception):
-    """Raised inside `run()` when the job notices it was cancelled."""
-
-
-class CancelFlag:
-    """A thread-safe cancel flag; engine.generate's CancelToken is used where generation runs."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def __bool__(self) -> bool:
-        return self._event.is_set()
-
-
-def new_cancel_token():
-    """engine.generate.CancelToken when generation is involved (it is also a plain flag)."""
-    try:
-        from engine.generate import CancelToken
-    except ImportError:
-        return CancelFlag()
-    return CancelToken()
-
-
-def is_cancelled(token: Any) -> bool:
-    value = getattr(token, "cancelled", None)
-    if callable(value):
-        value = value()
-    if value is None:
-        value = getattr(token, "is_cancelled", lambda: False)()
-    return bool(value)
 
 
 class Job(QObject):
     """One unit of background work. Subclasses set `resource` and implement `run()`."""
 
-    progress = Signal(object)  # a dict: {"message", "done", "total", ...}
+    progress = Signal(object)  # an engine.progress.Progress
     result = Signal(object)
     error = Signal(str)
     cancelled = Signal()
@@ -79,7 +48,7 @@ class Job(QObject):
     def __init__(self, params: dict | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.params = dict(params or {})
-        self.token = new_cancel_token()
+        self.token = CancelToken()
         self.started_at: float | None = None
         self.state = "queued"  # queued -> running -> done | failed | cancelled
 
@@ -96,15 +65,15 @@ class Job(QObject):
 
     @property
     def is_cancelled(self) -> bool:
-        return is_cancelled(self.token)
+        return self.token.cancelled
 
     def check_cancelled(self) -> None:
-        if self.is_cancelled:
-            raise Cancelled()
+        self.token.raise_if_cancelled()
 
-    def report(self, message: str = "", **fields: Any) -> None:
-        """Emit progress; call from `run()`."""
-        self.progress.emit({"message": message, **fields})
+    def report(self, message: str = "", done: int | None = None, total: int | None = None,
+               unit: str = "it", **info: Any) -> None:
+        """Emit one Progress for this job (its title as the stage); call from `run()`."""
+        self.progress.emit(Progress(self.title, done, total, unit, message, info))
 
     # Called on the worker thread by the manager.
     def _execute(self) -> None:
@@ -138,7 +107,7 @@ class Job(QObject):
 
 
 class FunctionJob(Job):
-    """A job around a plain function `fn(job) -> value` (the job gives it report/check_cancelled)."""
+    """A job around a plain function `fn(job) -> value` (it may use job.report and job.token)."""
 
     def __init__(self, fn: Callable[["FunctionJob"], Any], resource: str = "model",
                  title: str = "working", parent: QObject | None = None) -> None:
@@ -204,7 +173,7 @@ class _ResourceQueue:
 
 
 class JobManager(QObject):
-    """One queue per resource. Submit jobs from the GUI thread; they run one at a time per resource."""
+    """One queue per resource. Submit jobs from the GUI thread; each resource runs one at a time."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

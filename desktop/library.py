@@ -3,7 +3,6 @@ per-file errors, and search over the indexed paragraphs."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +100,6 @@ class IndexJob(Job):
             return False, f"folder not found: {missing[0]}", {}
         return True, "", {"folders": list(folders), "optouts": list(optouts), "embed": embed}
 
-    def __init__(self, params: dict | None = None, parent=None) -> None:
-        super().__init__(params, parent)
-        self.stop = threading.Event()
-
-    def cancel(self) -> None:
-        super().cancel()
-        self.stop.set()
-
     def run(self) -> dict:
         from engine.index import IndexStore, sync
 
@@ -120,17 +111,12 @@ class IndexJob(Job):
                     store.remove_folder(folder.path)
             for f in p["folders"]:
                 store.add_folder(f, excludes_for(f, p["optouts"]))
-            report = sync(store, progress=self._progress, cancel=self.stop, embed=p["embed"])
+            report = sync(store, progress=self.progress.emit, cancel=self.token, embed=p["embed"])
             errors = store.errors()
             status = store.status()
         if report.cancelled:
             raise Cancelled()
         return {"report": report.as_dict(), "errors": errors, "status": status}
-
-    def _progress(self, p) -> None:
-        self.progress.emit({"phase": p.phase, "done": p.files_done, "total": p.files_total,
-                            "paragraphs": p.paragraphs, "rate": p.rate, "eta": p.eta_s,
-                            "current": p.current})
 
 
 class SearchJob(Job):
@@ -273,13 +259,14 @@ class LibraryPanel(QWidget):
         if self.job is not None:
             self.job.cancel()
 
-    def _on_progress(self, p: dict) -> None:
-        self.progress.setMaximum(max(1, p["total"]))
-        self.progress.setValue(p["done"])
-        unit = "paragraphs/s" if p["phase"] == "embed" else "files/s"
-        name = Path(p["current"]).name if p.get("current") else ""
+    def _on_progress(self, p) -> None:  # an engine.progress.Progress from sync
+        self.progress.setMaximum(max(1, p.total or 0))
+        self.progress.setValue(p.done or 0)
+        unit = "paragraphs/s" if p.stage == "embed" else "files/s"
+        name = Path(p.message).name if p.message else ""
+        rate, eta = p.info.get("rate", 0.0), p.info.get("eta_seconds")
         self.progress_label.setText(
-            f"{p['phase']}: {p['done']}/{p['total']} — {p['rate']:.1f} {unit}, ETA {format_eta(p['eta'])}"
+            f"{p.stage}: {p.done}/{p.total} — {rate:.1f} {unit}, ETA {format_eta(eta)}"
             + (f" — {name}" if name else ""))
 
     def _finish(self) -> None:

@@ -258,8 +258,8 @@ class PersonaPanel(QWidget):
         self.status.setText(f"adapter {path} is not in the adapters folder")
         return False
 
-    def _on_progress(self, info: dict) -> None:
-        self.status.setText(info.get("message", ""))
+    def _on_progress(self, p) -> None:  # an engine.progress.Progress
+        self.status.setText(p.message)
 
     def _on_activated(self, out: dict) -> None:
         s = self.session

@@ -44,7 +44,7 @@ class ModelLoadJob(Job):
         self.report("preparing the model" if self.params["first_time"] else "loading the model")
         if self.params["kind"] == "bundled" and self.params["first_time"]:
             self.install_shipped_model()
-        lm = load_model(self.params["spec"], progress=lambda msg: self.report(msg))
+        lm = load_model(self.params["spec"], progress=self.progress.emit)
         return lm
 
 
@@ -121,8 +121,8 @@ class Session(QObject):
         self.jobs.submit(job)
         return True, ""
 
-    def _on_load_progress(self, info: dict) -> None:
-        self.model_loading.emit(info.get("message", ""))
+    def _on_load_progress(self, p) -> None:  # an engine.progress.Progress
+        self.model_loading.emit(p.message)
 
     def _on_loaded(self, lm: Any) -> None:
         self.lm = lm

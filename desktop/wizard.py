@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from PySide6.QtWidgets import (
     QPushButton, QSpinBox, QStackedWidget, QTableView, QTextBrowser, QVBoxLayout, QWidget,
 )
 
+from engine.progress import Progress
+
 from desktop.jobs import Cancelled, Job
 from desktop.library import format_eta
 
@@ -28,20 +29,24 @@ STEPS = ("Choose files", "Curation report", "Neutralization", "Training", "Evalu
 
 
 class TrainingSignals(QObject):
-    """training's callback protocol as signals (the worker calls it; widgets listen)."""
+    """The pipeline's Progress events as signals (the worker calls it; widgets listen).
 
-    stage = Signal(dict)
+    Training's loss reports (stage "fit", info["event"] "train" or "val") go to
+    `train_loss` / `val_loss` with their record; every other event to `stage`.
+    """
+
+    stage = Signal(object)  # an engine.progress.Progress
     train_loss = Signal(dict)
     val_loss = Signal(dict)
 
-    def __call__(self, event: dict) -> None:
-        self.stage.emit(dict(event))
-
-    def on_train_loss_report(self, info: dict) -> None:
-        self.train_loss.emit(dict(info))
-
-    def on_val_loss_report(self, info: dict) -> None:
-        self.val_loss.emit(dict(info))
+    def __call__(self, p: Progress) -> None:
+        event = p.info.get("event")
+        if event == "train":
+            self.train_loss.emit(dict(p.info))
+        elif event == "val":
+            self.val_loss.emit(dict(p.info))
+        elif event is None:
+            self.stage.emit(p)
 
 
 class TrainJob(Job):
@@ -69,16 +74,11 @@ class TrainJob(Job):
     def __init__(self, params: dict | None = None, parent=None) -> None:
         super().__init__(params, parent)
         self.signals = TrainingSignals()
-        self.stop = threading.Event()
-
-    def cancel(self) -> None:
-        super().cancel()
-        self.stop.set()
 
     def run(self) -> dict:
         from training.cli import run_all
 
-        result = run_all(self.params["args"], callback=self.signals, cancel=self.stop)
+        result = run_all(self.params["args"], progress=self.signals, cancel=self.token)
         if result["status"] != "done":
             raise Cancelled()
         return result
@@ -317,11 +317,10 @@ class TrainWizard(QWidget):
         args = self.last_params["args"]
         return Path(args.out).expanduser() if args.out else paths.runs_dir() / slug(args.author)
 
-    def _on_stage(self, e: dict) -> None:
-        stage = e.get("stage", "")
-        done, total = e.get("done"), e.get("total")
+    def _on_stage(self, e: Progress) -> None:
+        stage, done, total = e.stage, e.done, e.total
         if stage == "curate":
-            self.message.setText(f"curating: {e.get('note', '')}")
+            self.message.setText(f"curating: {e.message}")
             if done is not None and total and done == total:
                 report = self._work_dir() / "curation_report.json"
                 if report.is_file():
@@ -336,7 +335,7 @@ class TrainWizard(QWidget):
         elif stage in ("dataset", "fit"):
             self.go(3)
         elif stage == "evaluate":
-            self.train_label.setText(f"evaluating: {e.get('note', '')}")
+            self.train_label.setText(f"evaluating: {e.message}")
 
     def _on_train_loss(self, info: dict) -> None:
         if self.steps.currentRow() != 3:

@@ -107,6 +107,34 @@ def _rewrite_in_place(target: Path, data: bytes) -> None:
     _fsync_dir(target.parent)
 
 
+@contextlib.contextmanager
+def writing(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling path for a library that writes the file itself (safetensors).
+
+    On success the file gets the old file's mode (0666 minus the umask when new), is
+    fsynced and renamed over `path`; on any error it is removed and `path` is left as it
+    was. For Killah's own state (run folders), so no symlink, hard link or read-only case
+    applies. The temporary name keeps `path`'s suffix: mx.save_safetensors adds its own
+    to any other.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem[:100]}.{secrets.token_hex(4)}.tmp{target.suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
+    try:
+        yield tmp  # the writer truncates it, keeping that mode
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
 def write_text(path: str | os.PathLike, text: str, *, overwrite_readonly: bool = False) -> Path:
     return write_bytes(path, text.encode("utf-8"), overwrite_readonly=overwrite_readonly)
 

@@ -54,7 +54,7 @@ def sampling_from_args(args: argparse.Namespace):
 def load_from_args(args: argparse.Namespace):
     from engine.models import load_model
 
-    return load_model(args.model, args.dtype, progress=clikit.log)
+    return load_model(args.model, args.dtype, progress=clikit.log_progress)
 
 
 # -- killah models -------------------------------------------------------------
@@ -86,7 +86,7 @@ def models_main(argv: list[str]) -> int:
                         + [f"  {m['name']}  ({m['model_id']}, {m['dtype']})" for m in d["models"]]
                         or ["  (none prepared yet: run `killah models prepare`)"]))
     elif args.action == "prepare":
-        path = models.prepare(args.model, args.dtype, progress=clikit.log)
+        path = models.prepare(args.model, args.dtype, progress=clikit.log_progress)
         clikit.emit(args, {"path": str(path)}, human=lambda d: d["path"])
     else:
         path = models.cached_path(args.model, args.dtype)

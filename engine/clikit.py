@@ -190,6 +190,12 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def log_progress(p) -> None:
+    """An engine.progress callback that logs each event's message (or stage) as one line."""
+    count = f" {p.done}/{p.total}" if p.done is not None and p.total else ""
+    log(f"{p.message or p.stage}{count}")
+
+
 def progress_bar(total: int | None, desc: str, unit: str = "it"):
     """A tqdm bar on stderr (quiet when stderr is not a terminal and KILLAH_QUIET is set)."""
     from tqdm import tqdm

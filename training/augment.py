@@ -22,6 +22,7 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 
+from engine.text import word_count
 from engine.perturb import PerturbationSettings, abstract_placeholders, drop_adjectives, perturb_input
 
 SWAP_NAMES = ("Harriet", "Thomas", "Eleanor", "Walter", "Margaret", "Edmund", "Lucy", "Robert",
@@ -91,7 +92,7 @@ def change_perspective(text: str, kind: str) -> str:
 
 
 def first_person(text: str) -> bool:
-    return len(_FIRST_PERSON.findall(text)) >= max(3, len(text.split()) // 100)
+    return len(_FIRST_PERSON.findall(text)) >= max(3, word_count(text) // 100)
 
 
 def variants(record: dict, settings: AugmentSettings) -> list[tuple[str, str, str]]:

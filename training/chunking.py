@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from engine.text import WORD_RE, word_count
+
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -41,10 +43,6 @@ class Chunk:
     words: int
     first_sentence: int  # indices into the sentence list (overlong ones cut first), inclusive
     last_sentence: int
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 
 def detect_lang(text: str) -> str:
@@ -135,11 +133,12 @@ def _split_long(sentence: Sentence, max_words: int) -> list[Sentence]:
     if current:
         pieces.append(" ".join(current))
     out = []
-    for piece in pieces:
-        words = piece.split()
-        for i in range(0, len(words), max_words):
-            part = " ".join(words[i : i + max_words])
-            out.append(Sentence(part, sentence.paragraph, word_count(part)))
+    for piece in pieces:  # cut before every max_words-th word, so no part has more
+        starts = [m.start() for m in WORD_RE.finditer(piece)]
+        bounds = [0, *starts[max_words::max_words], len(piece)]
+        for a, b in zip(bounds, bounds[1:]):
+            if part := piece[a:b].strip():
+                out.append(Sentence(part, sentence.paragraph, word_count(part)))
     return out
 
 

@@ -59,7 +59,7 @@ def build_all_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_all(args: argparse.Namespace, callback=None, cancel=None) -> dict:
+def run_all(args: argparse.Namespace, progress=None, cancel=None) -> dict:
     from engine import paths
     from engine.errors import KillahError
     from training import assess, curate, dataset, describe, fit, register
@@ -73,21 +73,21 @@ def run_all(args: argparse.Namespace, callback=None, cancel=None) -> dict:
     previous = json.loads(report_file.read_text("utf-8")) if report_file.is_file() else {}
     if not (corpus.is_file() and previous.get("files") == files and previous.get("target_tokens") == args.target_tokens):
         curate.run(curate.CurateConfig(files=files, author=args.author, out=str(corpus),
-                                       target_tokens=args.target_tokens), callback=callback)
+                                       target_tokens=args.target_tokens), progress=progress)
     ncfg = describe.NeutralizeConfig(corpus=str(corpus), out=str(out / "neutralized.jsonl"),
                                      neutralizer=args.neutralizer, endpoint=args.endpoint,
                                      endpoint_model=args.endpoint_model, workers=args.workers,
                                      limit=args.limit_chunks)
-    neutral = describe.run(ncfg, callback=callback, cancel=cancel)
+    neutral = describe.run(ncfg, progress=progress, cancel=cancel)
     if neutral["status"] != "done":
         return {"status": "cancelled", "stage": "neutralize", "work_dir": str(out)}
     data = dataset.run(dataset.DatasetConfig(
         neutralized=neutral["out"], out=str(out / "data"), author=args.author, perturb=args.perturb,
         info_dropout=args.info_dropout, abstract=args.abstract, topic_swap=args.topic_swap,
-        perspective=args.perspective), callback=callback)
+        perspective=args.perspective), progress=progress)
     fcfg = resolve(fit.FitConfig, {"data": data["out"], "model": args.model, "run_dir": str(out / "fit"),
                                    "iters": args.iters}, args.fit_config)
-    summary = fit.run(fcfg, callback=callback, cancel=cancel)
+    summary = fit.run(fcfg, progress=progress, cancel=cancel)
     if summary["status"] != "done":
         return {"status": "cancelled", "stage": "fit", "step": summary["step"], "work_dir": str(out)}
     run_dir = Path(summary["run_dir"])
@@ -98,9 +98,9 @@ def run_all(args: argparse.Namespace, callback=None, cancel=None) -> dict:
     else:
         report = assess.run(assess.EvaluateConfig(
             run_dir=str(run_dir), model=args.model, harness=not args.no_harness, harness_n=args.harness_n,
-            harness_author=args.harness_author, harness_author_dir=args.harness_author_dir), callback=callback)
+            harness_author=args.harness_author, harness_author_dir=args.harness_author_dir), progress=progress)
     reg = register.run(register.RegisterConfig(run_dir=str(run_dir), name=args.name, author=args.author),
-                       callback=callback)
+                       progress=progress)
     if not reg.get("adapter"):
         raise KillahError("register produced no adapter")
     return {"status": "done", "adapter": reg["adapter"], "work_dir": str(out), "report": report,
@@ -112,8 +112,8 @@ def all_main(argv: list[str]) -> int:
     from training.progress import CliProgress
 
     args = build_all_parser().parse_args(argv)
-    with CliProgress("train") as progress:
-        result = run_all(args, callback=progress)
+    with CliProgress() as progress:
+        result = run_all(args, progress=progress)
     emit(args, result, human=_human_all)
     return 0 if result["status"] == "done" else 1
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import KillahError
+from engine.text import word_count
 
 HEADER = "killah-corpus v1"
 _SECTION = re.compile(r"^=== (.+) \| (\d+) ===$")
@@ -39,7 +40,7 @@ class Section:
 
     @property
     def words(self) -> int:
-        return sum(len(p.split()) for p in self.paragraphs)
+        return sum(word_count(p) for p in self.paragraphs)
 
 
 @dataclass

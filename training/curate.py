@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
+from engine.text import linked_groups, tokens_per_word, word_count, words
 from training.corpus import Corpus, Section, write_corpus
 
-TOKENS_PER_WORD = {"en": 1.35, "ru": 2.3}
 _FOOTNOTE_MARK = re.compile(r"\[(?:\d{1,3}|[*†‡§]|[a-z])\]|\{\d{1,3}\}|(?<=[a-z.,;:!?])[¹²³⁴⁵⁶⁷⁸⁹⁰]+")
 _FOOTNOTE_BODY = re.compile(r"^\s*\[?(footnote|note)\s*\d*[:.\]]", re.IGNORECASE)
 _TOC_TITLE = re.compile(r"^\s*(table of )?contents\.?\s*$|^\s*оглавление\.?\s*$|^\s*содержание\.?\s*$", re.IGNORECASE)
@@ -49,7 +50,6 @@ _BOILERPLATE = re.compile(
 _THE_END = re.compile(r"^\s*(the end|finis|конец)\.?\s*$", re.IGNORECASE)
 _MOJIBAKE = re.compile(r"[ÃÂ][\x80-\xBF¡-¿]|â€|Ð[\x80-\xBF]|\ufffd|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SENT_END = re.compile(r"[.!?…][\"'”’»)\]]*(?=\s|$)")
-_WORDS = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _ALLOWED_PUNCT = set(".,;:!?'\"()-—–…’‘“”«»[]/&*")
 
 
@@ -90,7 +90,7 @@ class Report:
 
     def drop(self, reason: str, text: str, words: int | None = None) -> None:
         self.dropped[reason] += 1
-        self.dropped_words[reason] += len(text.split()) if words is None else words
+        self.dropped_words[reason] += word_count(text) if words is None else words
         ex = self.examples.setdefault(reason, [])
         if len(ex) < 3:
             ex.append(text[:200])
@@ -199,13 +199,13 @@ def special_char_ratio(text: str) -> float:
 
 def repeated_word_ratio(text: str) -> float:
     """Share of the words taken by the most frequent word of 4+ letters."""
-    words = [w.lower() for w in _WORDS.findall(text)]
-    if not words:
+    tokens = words(text)
+    if not tokens:
         return 1.0
-    content = [w for w in words if len(w) >= 4]
+    content = [w for w in tokens if len(w) >= 4]
     if not content:
         return 0.0
-    return Counter(content).most_common(1)[0][1] / len(words)
+    return Counter(content).most_common(1)[0][1] / len(tokens)
 
 
 def junk_ratio(text: str) -> float:
@@ -236,7 +236,7 @@ def quality_problem(text: str, cfg: CurateConfig) -> str | None:
     """The first quality filter a passage fails, or None."""
     if has_encoding_artefacts(text):
         return "encoding"
-    if len(text.split()) < cfg.min_para_words:
+    if word_count(text) < cfg.min_para_words:
         return "too_short"
     if special_char_ratio(text) > cfg.max_special_ratio:
         return "special_chars"
@@ -262,7 +262,7 @@ def passages(paras: list[Para], min_words: int, min_sentences: int = 2) -> list[
             continue
         current.append(p)
         text = " ".join(q.text for q in current)
-        if len(text.split()) >= min_words and complete_sentences(text) >= min_sentences:
+        if word_count(text) >= min_words and complete_sentences(text) >= min_sentences:
             out.append(current)
             current = []
     if current:
@@ -291,22 +291,8 @@ def near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[int
             m.update(norm[j : j + 5].encode("utf-8"))
         hashes.append(m)
         lsh.insert(str(i), m)
-    parent = list(range(len(texts)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, m in enumerate(hashes):
-        for j in map(int, lsh.query(m)):
-            if j != i:
-                parent[find(j)] = find(i)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(texts)):
-        groups.setdefault(find(i), []).append(i)
-    return sorted((sorted(g) for g in groups.values() if len(g) > 1), key=lambda g: g[0])
+    pairs = ((i, j) for i, m in enumerate(hashes) for j in map(int, lsh.query(m)) if j != i)
+    return linked_groups(len(texts), pairs)
 
 
 # -- diversity under a budget -----------------------------------------------------------------
@@ -349,11 +335,11 @@ def split_blocks(section: Section, block_words: int) -> list[Section]:
     out, cur = [], []
     for p in section.paragraphs:
         cur.append(p)
-        if sum(len(x.split()) for x in cur) >= block_words:
+        if sum(word_count(x) for x in cur) >= block_words:
             out.append(cur)
             cur = []
     if cur:
-        if out and sum(len(x.split()) for x in cur) < block_words // 3:
+        if out and sum(word_count(x) for x in cur) < block_words // 3:
             out[-1].extend(cur)
         else:
             out.append(cur)
@@ -368,12 +354,11 @@ def slug(name: str) -> str:
     return s or "author"
 
 
-def run(args, callback=None) -> dict:
+def run(cfg: CurateConfig, progress: ProgressCallback | None = None) -> dict:
     """Curate `files` into one corpus file; returns the curation report."""
     from engine import atomic, paths
     from training.chunking import detect_lang
 
-    cfg = args if isinstance(args, CurateConfig) else _resolve(args)
     if not cfg.files:
         raise KillahError("curate needs at least one input file")
     if not cfg.author:
@@ -385,15 +370,14 @@ def run(args, callback=None) -> dict:
     all_text_sample = []
     names: list[str] = []
     for fi, f in enumerate(cfg.files):
-        if callback:
-            callback({"stage": "curate", "done": fi, "total": len(cfg.files), "note": Path(f).name})
+        report_progress(progress, "curate", fi, len(cfg.files), "file", Path(f).name)
         name = Path(f).name
         if name in names:
             name = f"{fi}-{name}"
         names.append(name)
         paras = [Para(name, i, t) for i, t in enumerate(read_paragraphs(f))]
         report.paragraphs_in += len(paras)
-        report.words_in += sum(len(p.text.split()) for p in paras)
+        report.words_in += sum(word_count(p.text) for p in paras)
         all_text_sample.append(" ".join(p.text for p in paras[:200]))
         strip_non_prose(paras, report)
         for group in passages(paras, cfg.min_para_words, cfg.min_sentences):
@@ -434,12 +418,11 @@ def run(args, callback=None) -> dict:
         prev_end = (last.source, last.index)
 
     lang = cfg.language or detect_lang(" ".join(all_text_sample))
-    tpw = TOKENS_PER_WORD.get(lang, 1.6)
+    tpw = tokens_per_word(lang)
     kept_words = sum(s.words for s in sections)
     budget_words = int(cfg.target_tokens / tpw)
     if kept_words > budget_words:
-        if callback:
-            callback({"stage": "curate", "note": "picking diverse passages"})
+        report_progress(progress, "curate", message="picking diverse passages")
         blocks = []
         for s in sections:
             for b in split_blocks(s, cfg.block_words):
@@ -474,8 +457,7 @@ def run(args, callback=None) -> dict:
         "dedup": "simlar" if _has_simlar() else "datasketch",
     }
     atomic.write_json(out.with_name("curation_report.json"), result)
-    if callback:
-        callback({"stage": "curate", "done": len(cfg.files), "total": len(cfg.files)})
+    report_progress(progress, "curate", len(cfg.files), len(cfg.files), "file")
     return result
 
 
@@ -522,8 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.progress import CliProgress
 
     args = build_parser().parse_args(argv)
-    with CliProgress("curate") as progress:
-        result = run(_resolve(args), callback=progress)
+    with CliProgress() as progress:
+        result = run(_resolve(args), progress=progress)
     emit(args, result, human=human)
     return 0
 

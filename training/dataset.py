@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
 from training.augment import AugmentSettings, prepare_description, variants
 
 FORMAT = "killah-dataset v1"
@@ -96,12 +97,11 @@ def remove_straddlers(records: list[dict], split: dict[str, str]) -> list[str]:
     return dropped
 
 
-def run(args, callback=None) -> dict:
+def run(cfg: DatasetConfig, progress: ProgressCallback | None = None) -> dict:
     from engine.atomic import write_json, write_text
     from engine.tasks import training_example
     from training.describe import read_records
 
-    cfg = args if isinstance(args, DatasetConfig) else _resolve(args)
     if not cfg.neutralized:
         raise KillahError("dataset needs --neutralized (from `killah train neutralize`)")
     src = Path(cfg.neutralized).expanduser()
@@ -156,8 +156,7 @@ def run(args, callback=None) -> dict:
         "language": corpus_meta.get("language"),
     }
     write_json(out / "dataset.json", summary)
-    if callback:
-        callback({"stage": "dataset", "done": 1, "total": 1})
+    report_progress(progress, "dataset", 1, 1)
     return summary
 
 

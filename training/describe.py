@@ -10,7 +10,6 @@ describes only what is missing. Endpoint backends run with parallel workers.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import KillahError
+from engine.progress import CancelToken, ProgressCallback, report_progress
+from engine.text import sha256_file
 
 FORMAT = "killah-neutralized v1"
 
@@ -68,7 +69,7 @@ def chunk_corpus(corpus, cfg: NeutralizeConfig) -> list[dict]:
 
 
 def _header(cfg: NeutralizeConfig, corpus_path: Path, spec: str) -> dict:
-    digest = hashlib.sha256(corpus_path.read_bytes()).hexdigest()[:16]
+    digest = sha256_file(corpus_path)[:16]
     return {"format": FORMAT, "corpus": str(corpus_path), "corpus_sha256": digest, "backend": spec,
             "chunking": {"min_words": cfg.min_words, "max_words": cfg.max_words,
                          "overlap_sentences": cfg.overlap_sentences}}
@@ -101,12 +102,12 @@ def read_records(path: str | Path) -> tuple[dict, list[dict]]:
     return header, records
 
 
-def run(args, callback=None, cancel=None) -> dict:
+def run(cfg: NeutralizeConfig, progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None) -> dict:
     from engine.atomic import write_text
     from training.corpus import read_corpus
     from training.neutralize import describe_chunk, make_neutralizer
 
-    cfg = args if isinstance(args, NeutralizeConfig) else _resolve(args)
     if not cfg.corpus:
         raise KillahError("neutralize needs --corpus (from `killah train curate`)")
     corpus_path = Path(cfg.corpus).expanduser()
@@ -150,22 +151,21 @@ def run(args, callback=None, cancel=None) -> dict:
                 os.fsync(f.fileno())
                 last_sync = time.monotonic()
             finished += 1
-            if callback:
-                callback({"stage": "neutralize", "done": finished, "total": total, "unit": "chunk"})
+            report_progress(progress, "neutralize", finished, total, "chunk")
 
         workers = cfg.workers if spec.startswith("endpoint") else 1
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [pool.submit(one, c) for c in todo]
                 for fut in as_completed(futures):
-                    if cancel is not None and cancel.is_set():
+                    if cancel is not None and cancel.cancelled:
                         for other in futures:
                             other.cancel()
                         break
                     record(fut.result())
         else:
             for c in todo:
-                if cancel is not None and cancel.is_set():
+                if cancel is not None and cancel.cancelled:
                     break
                 record(one(c))
         f.flush()
@@ -207,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.progress import CliProgress
 
     args = build_parser().parse_args(argv)
-    with CliProgress("neutralize") as progress:
-        summary = run(_resolve(args), callback=progress)
+    with CliProgress() as progress:
+        summary = run(_resolve(args), progress=progress)
     emit(args, summary, human=lambda s: (
         f"{s['status']}: {s['described']}/{s['chunks']} chunks described ({s['backend']}) -> {s['out']}\n"
         f"valid {s['valid']}, fell back to extractive {s['fell_back_to_extractive']}, invalid {s['invalid']}"))

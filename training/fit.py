@@ -7,8 +7,10 @@ and a `TrainingCallback`); this module adds what the app needs around it:
   small corpora, and a memory estimate that shrinks the batch (keeping the
   effective batch with gradient accumulation), turns on gradient checkpointing
   and shortens sequences until the run fits, saying what it changed;
-- progress as JSON lines in the run folder (step, loss, val loss, tokens/s, ETA);
-- cancel through a `threading.Event`;
+- progress as JSON lines in the run folder (step, loss, val loss, tokens/s, ETA),
+  and as engine.progress `Progress` events (stage "fit", one per report, the
+  JSON record as `info`) to the caller;
+- cancel through an engine.progress `CancelToken`;
 - crash-safe checkpoints (adapter weights + optimizer state + step + RNG in one
   safetensors file, written to a temp file, fsynced and renamed), so a run killed
   with SIGKILL resumes where its last checkpoint was when re-run, its step count
@@ -22,15 +24,14 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import sys
-import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
 from engine.errors import KillahError
+from engine.progress import CancelToken, ProgressCallback, report_progress
 
 from training.fitplan import (  # noqa: F401 - re-exported: the fit API in one place
     ALL_KEYS,
@@ -57,22 +58,18 @@ class TrainingCancelled(Exception):
 
 
 def save_checkpoint(path: Path, model, optimizer, step: int, plan_hash: str) -> None:
-    """Adapter + optimizer state + step in one file: temp, fsync, rename."""
+    """Adapter + optimizer state + step in one file, written atomically (engine.atomic)."""
     import mlx.core as mx
     from mlx.utils import tree_flatten
+
+    from engine import atomic
 
     arrays = {f"adapter.{k}": v for k, v in tree_flatten(model.trainable_parameters())}
     arrays.update({f"optimizer.{k}": v for k, v in tree_flatten(optimizer.state)})
     mx.eval(list(arrays.values()))
-    tmp = path.with_name(f".{path.stem}.tmp.safetensors")
-    mx.save_safetensors(str(tmp), arrays, metadata={"format": RUN_FORMAT, "step": str(step), "plan": plan_hash})
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):
-        fd = os.open(path.parent, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
+    meta = {"format": RUN_FORMAT, "step": str(step), "plan": plan_hash}
+    with atomic.writing(path) as tmp:
+        mx.save_safetensors(str(tmp), arrays, metadata=meta)
 
 
 def read_checkpoint(path: Path) -> tuple[dict, dict] | None:
@@ -147,19 +144,21 @@ def _trainer_callback_base():
 
 
 class FitCallback(_trainer_callback_base()):
-    """Turns mlx-lm's per-step reports into progress, checkpoints and cancellation.
+    """mlx-lm's TrainingCallback, adapted: its reports become progress, checkpoints and cancels.
 
     The trainer reports every step (steps_per_report=1); this aggregates them over
-    `report_every` steps, adds the steps done before a resume, and forwards
-    `on_train_loss_report` / `on_val_loss_report` to the caller's callback.
+    `report_every` steps, adds the steps done before a resume, writes each record
+    to progress.jsonl and sends it on as a `Progress("fit", step, iters, "step",
+    info=record)`, where record["event"] is "train", "val" or "checkpoint".
     """
 
-    def __init__(self, plan: FitPlan, model, optimizer, run_dir: Path, start_step: int, report_every: int,
-                 save_every: int, user=None, cancel: threading.Event | None = None, log: ProgressLog | None = None):
+    def __init__(self, plan: FitPlan, model, optimizer, run_dir: Path, start_step: int,
+                 report_every: int, save_every: int, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None, log: ProgressLog | None = None):
         self.plan, self.model, self.optimizer = plan, model, optimizer
         self.run_dir, self.start = run_dir, start_step
         self.report_every, self.save_every = max(1, report_every), max(1, save_every)
-        self.user, self.cancel, self.log = user, cancel, log
+        self.progress, self.cancel, self.log = progress, cancel, log
         self.step = start_step
         self._window_loss, self._window_steps, self._window_tokens, self._window_time = 0.0, 0, 0, 0.0
         self._prev_tokens = 0
@@ -192,14 +191,15 @@ class FitCallback(_trainer_callback_base()):
                 "eta_seconds": round(per_step * (self.plan.iters - self.step), 1), "time": time.time(),
             }
             self.last_train_loss = record["train_loss"]
-            self._emit(record, "on_train_loss_report")
+            self._emit(record, f"loss {record['train_loss']:.3f}")
             self._window_loss, self._window_steps, self._window_tokens, self._window_time = 0.0, 0, 0, 0.0
         accum = self.plan.grad_accumulation_steps
-        cancelled = self.cancel is not None and self.cancel.is_set()
+        cancelled = self.cancel is not None and self.cancel.cancelled
         if self.step % accum == 0 and not last and (self.step % self.save_every == 0 or cancelled):
             save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizer, self.step, self.plan.identity_hash())
             reseed(self.plan.seed, self.step)
-            self._emit({"event": "checkpoint", "step": self.step, "time": time.time()}, None)
+            self._emit({"event": "checkpoint", "step": self.step, "time": time.time()},
+                       f"checkpoint at step {self.step}")
         if cancelled and self.step % accum == 0:
             raise TrainingCancelled(self.step)
 
@@ -207,16 +207,15 @@ class FitCallback(_trainer_callback_base()):
         step = self.start + int(info["iteration"])
         loss = float(info["val_loss"])
         self.val_losses.append((step, loss))
-        self._emit({"event": "val", "step": step, "val_loss": loss, "val_perplexity": math.exp(min(loss, 50)),
-                    "val_time": float(info["val_time"]), "time": time.time()}, "on_val_loss_report")
+        self._emit({"event": "val", "step": step, "val_loss": loss,
+                    "val_perplexity": math.exp(min(loss, 50)), "val_time": float(info["val_time"]),
+                    "time": time.time()}, f"validation loss {loss:.3f}")
 
-    def _emit(self, record: dict, method: str | None) -> None:
+    def _emit(self, record: dict, message: str) -> None:
         if self.log:
             self.log.write(record)
-        if self.user is not None and method and hasattr(self.user, method):
-            getattr(self.user, method)(record)
-        elif self.user is not None and callable(self.user) and not hasattr(self.user, "on_train_loss_report"):
-            self.user(record)
+        report_progress(self.progress, "fit", record["step"], self.plan.iters, "step", message,
+                        **record)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -300,8 +299,8 @@ def adapter_config(plan: FitPlan, model_path: str) -> dict:
     }
 
 
-def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: threading.Event | None = None,
-        lm=None) -> dict:
+def run(cfg: FitConfig, progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None, lm=None) -> dict:
     """Train (or resume) a LoRA; returns the run summary (also written to fit.json)."""
     import mlx.core as mx
     import mlx.optimizers as optim
@@ -313,7 +312,6 @@ def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: thre
     from engine import atomic
     from engine.models import load_model
 
-    cfg = args if isinstance(args, FitConfig) else _resolve(args)
     if not cfg.data:
         raise KillahError("fit needs --data: a folder with train.jsonl and valid.jsonl")
     lm = lm or load_model(cfg.model)
@@ -363,7 +361,7 @@ def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: thre
     log.write({"event": "start", "step": start, "iters": p.iters, "resumed": bool(start), "time": time.time(),
                "plan": asdict(p)})
     cb = FitCallback(p, model, optimizer, run_dir, start, cfg.steps_per_report, cfg.save_every,
-                     user=callback, cancel=cancel, log=log)
+                     progress=progress, cancel=cancel, log=log)
     targs = TrainingArgs(
         batch_size=p.batch_size, iters=p.iters - start, val_batches=cfg.val_batches, steps_per_report=1,
         steps_per_eval=cfg.steps_per_eval, steps_per_save=p.iters + 1,
@@ -397,11 +395,8 @@ def run(args: FitConfig | argparse.Namespace | dict, callback=None, cancel: thre
         "model_path": str(lm.path), "model_id": lm.model_id, "data": data_dir,
     }
     if status == "done":
-        tmp = run_dir / ".adapters.tmp.safetensors"
-        mx.save_safetensors(str(tmp), weights)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, run_dir / "adapters.safetensors")
+        with atomic.writing(run_dir / "adapters.safetensors") as tmp:
+            mx.save_safetensors(str(tmp), weights)
         atomic.write_json(run_dir / "adapter_config.json", adapter_config(p, str(lm.path)))
         with contextlib.suppress(FileNotFoundError):
             ckpt_path.unlink()
@@ -427,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     cfg = _resolve(args)
-    with CliProgress("fit") as progress:
-        summary = run(cfg, callback=progress)
+    with CliProgress() as progress:
+        summary = run(cfg, progress=progress)
     emit(args, summary, human=_human)
     return 0 if summary["status"] == "done" else 1
 

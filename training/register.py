@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
 
 
 @dataclass
@@ -75,14 +76,13 @@ def build_metadata(run_dir: Path, lm, author: str | None, name: str) -> dict:
     }
 
 
-def run(args, callback=None, lm=None) -> dict:
+def run(cfg: RegisterConfig, progress: ProgressCallback | None = None, lm=None) -> dict:
     from engine import paths
     from engine.adapters import ADAPTER_CONFIG, ADAPTER_METADATA, ADAPTER_WEIGHTS, AdapterStack, load_adapter
     from engine.atomic import staging_dir
     from engine.models import load_model
     from training.curate import slug
 
-    cfg = args if isinstance(args, RegisterConfig) else _resolve(args)
     run_dir = Path(cfg.run_dir).expanduser()
     fit = _read_json(run_dir / "fit.json")
     if fit.get("status") != "done" or not (run_dir / ADAPTER_WEIGHTS).is_file():
@@ -98,8 +98,7 @@ def run(args, callback=None, lm=None) -> dict:
         shutil.copyfile(run_dir / ADAPTER_CONFIG, tmp / ADAPTER_CONFIG)
         (tmp / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
         AdapterStack.for_model(lm, [load_adapter(tmp)])  # refuse to register what will not load
-    if callback:
-        callback({"stage": "register", "done": 1, "total": 1})
+    report_progress(progress, "register", 1, 1)
     return {"adapter": str(target), "metadata": metadata}
 
 

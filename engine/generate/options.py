@@ -10,12 +10,13 @@ tokens as `mx.random.seed(s)` + mlx-lm's `make_sampler`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
 import mlx.core as mx
+
+from engine.progress import CancelToken  # noqa: F401 - re-exported: the one cancel token
 
 Sampler = Callable[[mx.array], mx.array]
 
@@ -132,17 +133,3 @@ class Transform(Protocol):
     """A change to the model for one generation call (adapter stack, steering...)."""
 
     def apply(self, model) -> Callable[[], None]: ...
-
-
-class CancelToken:
-    """Set from any thread; the generator stops at the next token and returns what it has."""
-
-    def __init__(self):
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()

@@ -6,12 +6,12 @@
         report = sync(store, progress=print)
 """
 
-from engine.index.ingest import IndexProgress, SyncReport, embed_missing, sync
+from engine.index.ingest import SyncReport, embed_missing, sync
 from engine.index.readers import ReadError, read_document
 from engine.index.search import Hit, nearest, semantic_search, text_search
 from engine.index.store import Folder, IndexStore
 
 __all__ = [
-    "Folder", "Hit", "IndexProgress", "IndexStore", "ReadError", "SyncReport", "embed_missing",
+    "Folder", "Hit", "IndexStore", "ReadError", "SyncReport", "embed_missing",
     "nearest", "read_document", "semantic_search", "sync", "text_search",
 ]

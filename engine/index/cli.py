@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import threading
 from pathlib import Path
 
 from engine.clikit import add_output_options, bounded_int, emit, one_line, progress_bar
 from engine.errors import KillahError
-from engine.index.ingest import IndexProgress, SyncReport, sync
+from engine.index.ingest import SyncReport, sync
 from engine.index.search import MAX_K, semantic_search, text_search
 from engine.index.store import IndexStore
+from engine.progress import CancelToken, Progress
 
 EMBEDDER_HELP = "all-MiniLM-L6-v2 (default), multilingual-e5-small, or a model folder"
 
@@ -75,18 +75,18 @@ def main(argv: list[str]) -> int:
 def _run_sync(store: IndexStore, args, folders) -> SyncReport:
     bars: dict[str, object] = {}
 
-    def on_progress(p: IndexProgress) -> None:
-        if p.phase not in ("read", "embed"):
+    def on_progress(p: Progress) -> None:
+        if p.stage not in ("read", "embed"):
             return
-        bar = bars.get(p.phase)
+        bar = bars.get(p.stage)
         if bar is None:
-            bar = bars[p.phase] = progress_bar(p.files_total,
-                                               "reading" if p.phase == "read" else "embedding",
-                                               unit="file" if p.phase == "read" else "par")
-        bar.n = p.files_done
+            bar = bars[p.stage] = progress_bar(p.total,
+                                               "reading" if p.stage == "read" else "embedding",
+                                               unit="file" if p.stage == "read" else "par")
+        bar.n = p.done
         bar.refresh()
 
-    cancel = threading.Event()
+    cancel = CancelToken()
     try:
         return sync(store, progress=on_progress, cancel=cancel, embed=not args.no_embed,
                     embedder=args.embedder, folders=folders)

@@ -103,7 +103,3 @@ def paragraph_features(text: str, language: str | None = None) -> dict[str, floa
         "paren_rate": text.count("(") * per_word,
         "long_word_rate": sum(len(w) >= 8 for w in words) * per_word,
     }
-
-
-def word_count(text: str) -> int:
-    return len(_WORD.findall(text))

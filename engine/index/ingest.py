@@ -18,8 +18,9 @@ opening opted-out files, skipping hidden entries and symlinks), then:
   - writes each document in its own transaction, so after a kill the next sync
     resumes with the files not yet written;
   - then embeds the paragraphs that have no vector yet, in committed batches.
-Progress goes to a callback; the cancel flag (a threading.Event or anything with
-`is_set()` or `cancelled`) is checked between documents and inside long reads.
+Progress goes to an engine.progress callback (stages scan, read, embed, done; info:
+paragraphs, rate, eta_seconds); an engine.progress CancelToken is checked between
+documents and inside long reads.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.index import readers
-from engine.index.features import guess_language, paragraph_features, word_count
+from engine.index.features import guess_language, paragraph_features
 from engine.index.limits import (
     READ_SECONDS,
     Budget,
@@ -47,20 +48,11 @@ from engine.index.limits import (
     read_regular,
 )
 from engine.index.store import Folder, IndexStore
+from engine.progress import CancelToken, ProgressCallback, report_progress
+from engine.text import word_count
 
 # A file whose reading was begun this many times and never finished is recorded as hung.
 HUNG_AFTER_ATTEMPTS = 2
-
-
-@dataclass(frozen=True)
-class IndexProgress:
-    phase: str  # "scan" | "read" | "embed" | "done"
-    files_done: int
-    files_total: int
-    paragraphs: int
-    rate: float  # files/s while reading, paragraphs/s while embedding
-    eta_s: float | None
-    current: str = ""
 
 
 @dataclass
@@ -81,8 +73,6 @@ class SyncReport:
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
 
-
-ProgressFn = Callable[[IndexProgress], None]
 
 # Paragraphs and queries are embedded from their first 128 tokens (see engine.embeddings.embed).
 EMBED_MAX_TOKENS = 128
@@ -151,14 +141,6 @@ def display_path(path: str | os.PathLike) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _cancel_check(cancel) -> Callable[[], bool]:
-    if cancel is None:
-        return lambda: False
-    if hasattr(cancel, "is_set"):
-        return cancel.is_set
-    return lambda: bool(cancel.cancelled)
-
-
 class Watchdog:
     """Marks the file being read as hung in the database once it overruns its time budget
     by `grace` seconds, from a thread of its own: if the read never returns (stuck in a
@@ -208,8 +190,8 @@ class Watchdog:
 
 def sync(
     store: IndexStore,
-    progress: ProgressFn | None = None,
-    cancel=None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
     embed: bool = True,
     embedder: str | None = None,
     folders: Sequence[Folder] | None = None,
@@ -217,7 +199,7 @@ def sync(
     """Bring the index in step with the stored folders (or just `folders`)."""
     report = SyncReport()
     start = time.monotonic()
-    cancelled = _cancel_check(cancel)
+    cancel = cancel or CancelToken()
     folders = list(store.folders() if folders is None else folders)
     plan: list[tuple[Folder, Path, os.stat_result]] = []
     seen: set[str] = set()
@@ -237,13 +219,12 @@ def sync(
                 except OSError as e:
                     report.errors.append({"path": key, "error": f"cannot stat: {e.strerror}",
                                           "kind": "unreadable"})
-                if cancelled():
+                if cancel.cancelled:
                     break
         except OSError as e:
             report.errors.append({"path": folder.path, "error": f"cannot list: {e.strerror}",
                                   "kind": "unreadable"})
-    if progress:
-        progress(IndexProgress("scan", 0, len(plan), 0, 0.0, None))
+    report_progress(progress, "scan", 0, len(plan), "file")
 
     stored: dict[str, dict] = {}
     for folder in folders:
@@ -255,13 +236,13 @@ def sync(
     watchdog = Watchdog(store.path, READ_SECONDS)
     try:
         for done, (folder, path, st) in enumerate(plan):
-            if cancelled():
+            if cancel.cancelled:
                 report.cancelled = True
                 break
             watchdog.reading(display_path(path))
             try:
                 _sync_file(store, folder, path, st, stored.get(display_path(path)), vanished,
-                           vanished_by_sha, report, Budget(READ_SECONDS, cancelled))
+                           vanished_by_sha, report, Budget(READ_SECONDS, cancel))
             except Cancelled:
                 report.cancelled = True
                 break
@@ -271,12 +252,13 @@ def sync(
                 elapsed = time.monotonic() - read_start
                 rate = (done + 1) / elapsed if elapsed > 0 else 0.0
                 eta = (len(plan) - done - 1) / rate if rate > 0 else None
-                progress(IndexProgress("read", done + 1, len(plan), report.paragraphs, rate, eta,
-                                       display_path(path)))
+                report_progress(progress, "read", done + 1, len(plan), "file",
+                                display_path(path), paragraphs=report.paragraphs, rate=rate,
+                                eta_seconds=eta)
     finally:
         watchdog.stop()
 
-    if not report.cancelled and not cancelled():
+    if not report.cancelled and not cancel.cancelled:
         for row in vanished.values():
             with store.db.atomic():
                 store.delete_document(row["id"])
@@ -286,8 +268,8 @@ def sync(
     else:
         report.cancelled = True
     report.seconds = time.monotonic() - start
-    if progress:
-        progress(IndexProgress("done", len(plan), len(plan), report.paragraphs, 0.0, 0.0))
+    report_progress(progress, "done", len(plan), len(plan), "file",
+                    paragraphs=report.paragraphs, rate=0.0, eta_seconds=0.0)
     return report
 
 
@@ -381,20 +363,20 @@ def embed_missing(
     store: IndexStore,
     embedder: str | None = None,
     batch_size: int = 256,
-    progress: ProgressFn | None = None,
-    cancel=None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
     report: SyncReport | None = None,
 ) -> int:
     """Embed every paragraph without a vector for `embedder`; each batch is committed."""
     from engine.embeddings import embed, embedder_id
 
-    cancelled = _cancel_check(cancel)
+    cancel = cancel or CancelToken()
     model = embedder_id(embedder)
     total = store.count_without_embedding(model)
     done = 0
     start = time.monotonic()
     while total:
-        if cancelled():
+        if cancel.cancelled:
             if report is not None:
                 report.cancelled = True
             break
@@ -409,7 +391,8 @@ def embed_missing(
             elapsed = time.monotonic() - start
             rate = done / elapsed if elapsed > 0 else 0.0
             eta = (total - done) / rate if rate > 0 else None
-            progress(IndexProgress("embed", done, total, done, rate, eta))
+            report_progress(progress, "embed", done, total, "paragraph",
+                            paragraphs=done, rate=rate, eta_seconds=eta)
     if report is not None:
         report.embedded += done
     return done

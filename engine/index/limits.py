@@ -15,7 +15,8 @@ import os
 import stat
 import time
 import zipfile
-from collections.abc import Callable
+
+from engine import progress
 
 KB, MiB = 1024, 1024 * 1024
 
@@ -48,8 +49,8 @@ class ReadError(Exception):
         self.kind = kind
 
 
-class Cancelled(Exception):
-    """The sync was cancelled in the middle of a file (nothing about the file is recorded)."""
+# Raised when the sync is cancelled in the middle of a file (nothing about it is recorded).
+Cancelled = progress.Cancelled
 
 
 def size_limit(fmt: str) -> int:
@@ -114,14 +115,14 @@ def read_regular(path: str | os.PathLike, fmt: str, budget: Budget | None = None
 class Budget:
     """Time left for one file, and the sync's cancel flag; `check()` at every safe point."""
 
-    def __init__(self, seconds: float = READ_SECONDS, cancelled: Callable[[], bool] | None = None):
+    def __init__(self, seconds: float = READ_SECONDS, cancel: progress.CancelToken | None = None):
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
-        self.cancelled = cancelled or (lambda: False)
+        self.cancel = cancel
 
     def check(self) -> None:
-        if self.cancelled():
-            raise Cancelled()
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled()
         if time.monotonic() > self.deadline:
             raise ReadError(f"reading took longer than {self.seconds:.0f} s: skipped", "too slow")
 

@@ -53,10 +53,10 @@ def main(argv: list[str]) -> int:
 
 
 def _update(bar, p) -> None:
-    if p.phase in ("read", "embed"):
-        bar.total = p.files_total
-        bar.n = p.files_done
-        bar.set_description("reading" if p.phase == "read" else "embedding")
+    if p.stage in ("read", "embed"):
+        bar.total = p.total
+        bar.n = p.done
+        bar.set_description("reading" if p.stage == "read" else "embedding")
         bar.refresh()
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.index.ingest import EMBED_MAX_TOKENS
 from engine.persona.persona import PersonaData
+from engine.text import word_count
 
 RELEVANCE_WEIGHT = 0.6  # score = w * relevance + (1 - w) * typicality
 MMR_LAMBDA = 0.7  # MMR: lambda * score - (1 - lambda) * max similarity to those already picked
@@ -59,7 +60,7 @@ def select_exemplars(data: PersonaData, context: str, k: int = 3,
     span = float(relevance.max() - relevance.min()) or 1.0
     relevance = (relevance - relevance.min()) / span
     score = RELEVANCE_WEIGHT * relevance + (1 - RELEVANCE_WEIGHT) * data.typicality
-    words = np.array([len(t.split()) for t in data.texts])
+    words = np.array([word_count(t) for t in data.texts])
     score = np.where(words <= max_words, score, -np.inf)
     pool = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
     pool = pool[np.isfinite(score[pool])]

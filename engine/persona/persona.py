@@ -9,7 +9,6 @@ their stylometric features and embeddings.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +21,7 @@ from engine.errors import KillahError
 from engine.index.features import FEATURES
 from engine.index.ingest import embed_missing, sync
 from engine.index.store import IndexStore
+from engine.progress import CancelToken, ProgressCallback
 
 MIN_WORDS = 25
 MAX_WORDS = 300
@@ -98,8 +98,8 @@ def build_persona_from_folder(
     excludes: Sequence[str] = (),
     store: IndexStore | None = None,
     embedder: str | None = None,
-    progress=None,
-    cancel: threading.Event | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> Persona:
     """Index `path` (incrementally) and make it a persona named `name` (default: the folder name)."""
     store = store or IndexStore()
@@ -113,7 +113,7 @@ class PersonaData:
     """The persona's style paragraphs, features (n, F) and unit embeddings (n, d), loaded once."""
 
     def __init__(self, store: IndexStore, persona: Persona, embedder: str | None = None,
-                 progress=None):
+                 progress: ProgressCallback | None = None):
         from engine.embeddings import embedder_id
 
         self.store, self.persona, self.embedder = store, persona, embedder

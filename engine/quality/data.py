@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from engine.errors import KillahError
-from engine.quality.metrics import words
+from engine.text import UnionFind, sha256_file, words
 
 WRITER_EDITS = "lamp_writer_edits.jsonl"
 EXPERT_RANKINGS = "lamp_expert_rankings.jsonl"
@@ -110,7 +110,7 @@ def load_quality_data(folder: str | Path) -> QualityData:
         for ann in row["human_annotations"]:
             order = sorted(ann, key=lambda k: _TRIPLET_RANK[ann[k]])
             pairs.extend(_ranking_pairs(order, row["candidates"], "triplet_ranking"))
-    hashes = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in FILES}
+    hashes = {f: sha256_file(folder / f) for f in FILES}
     return QualityData(pairs=pairs, scored=scored, files_sha256=hashes)
 
 
@@ -125,14 +125,7 @@ def source_groups(texts: list[str]) -> dict[str, int]:
 
     Returns text -> group id (the smallest index of a text in the group).
     """
-    parent = list(range(len(texts)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    groups = UnionFind(len(texts))
     postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, text in enumerate(texts):
         tokens = words(text)
@@ -146,10 +139,8 @@ def source_groups(texts: list[str]) -> dict[str, int]:
                     shared[(ids[a], ids[b])] += 1
     for (a, b), count in shared.items():
         if count >= MIN_SHARED_SHINGLES:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return {text: find(i) for i, text in enumerate(texts)}
+            groups.union(a, b)
+    return {text: groups.find(i) for i, text in enumerate(texts)}
 
 
 def is_heldout(group_key: str, seed: int, fraction: float = HELDOUT_FRACTION) -> bool:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import lzma
 import math
-import re
-from collections import Counter
 from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
-_SENTENCE_RE = re.compile(r"[^.!?…]*(?:[.!?…]+[\"'”’»)\]]*|$)")
+# Tokens, sentences and n-gram statistics come from engine.text (re-exported: the metrics' API).
+from engine.text import distinct_n, sentences, words  # noqa: F401
+from engine.text import repeated_ngram_share as repetition  # noqa: F401
+
 
 # Sentence-length histogram bin edges, in words: [1,5), [5,10), ... [60, inf).
 SENTENCE_LENGTH_BINS: tuple[int, ...] = (1, 5, 10, 15, 20, 25, 30, 40, 60)
@@ -29,16 +29,6 @@ CONTINUITY_BAND: tuple[float, float] = (0.3, 0.7)
 MTLD_THRESHOLD = 0.72
 
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens (Unicode letters/digits, inner apostrophes kept: "couldn't")."""
-    return _WORD_RE.findall(text.lower().replace("’", "'"))
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences end at a run of . ! ? … plus any closing quotes or brackets after it."""
-    return [s.strip() for s in _SENTENCE_RE.findall(text) if words(s)]
 
 
 def type_token_ratio(tokens: Sequence[str]) -> float | None:
@@ -190,34 +180,10 @@ def generic_phrase_penalty(text: str, lexicon=None) -> float | None:
     return 100.0 * sum(w for _, w in hits) / n
 
 
-def distinct_n(tokens: Sequence[str], n: int) -> float | None:
-    """distinct-n = |distinct n-grams| / |n-grams|."""
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    if not grams:
-        return None
-    return len(set(grams)) / len(grams)
-
-
 def ngram_novelty(tokens: Sequence[str], ns: Sequence[int] = (2, 3, 4, 5)) -> float | None:
     """NNS = (1/K) sum_{k in ns} distinct-k, K = len(ns); 1 when no n-gram repeats."""
     values = [v for v in (distinct_n(tokens, k) for k in ns) if v is not None]
     return sum(values) / len(values) if values else None
-
-
-def repetition(tokens: Sequence[str], n: int = 3) -> float | None:
-    """Share of tokens inside a repeated word n-gram: |{i : token i is in an n-gram seen >= 2 times}| / N.
-
-    0 when no n-gram repeats; 1 for a word (or phrase) repeated throughout.
-    """
-    if len(tokens) < n:
-        return None
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    counts = Counter(grams)
-    covered = [False] * len(tokens)
-    for i, gram in enumerate(grams):
-        if counts[gram] > 1:
-            covered[i : i + n] = [True] * n
-    return sum(covered) / len(tokens)
 
 
 def semantic_continuity(embeddings: np.ndarray) -> float | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from engine.errors import KillahError
 from engine.quality.assets import LEXICONS_DIR
+from engine.text import words
 
 PHRASES_FILE = "antislop_slop_phrases_2025-04-07.json"
 ADJUSTMENTS_FILE = "antislop_phrase_prob_adjustments.json"
@@ -56,8 +57,6 @@ def _count_weight(count: float, max_count: float, low: float) -> float:
 
 
 def _normalise(item: str) -> str:
-    from engine.quality.metrics import words
-
     return " ".join(words(item))
 
 
@@ -123,8 +122,6 @@ def find_generic(text: str, lexicon: Lexicon) -> list[tuple[str, float]]:
 
     Words inside a matched phrase are not counted again as words.
     """
-    from engine.quality.metrics import words
-
     tokens = words(text)
     hits: list[tuple[str, float]] = []
     covered = [False] * len(tokens)

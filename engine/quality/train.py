@@ -21,12 +21,13 @@ import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from engine.atomic import write_bytes, write_json
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
 from engine.quality import data as qdata
 from engine.quality.assets import WQRM_DIR
 from engine.quality.composite import COMPONENTS, COMPOSITE_FORMAT, Composite
@@ -81,7 +82,8 @@ class FeatureCache:
         if self.path:
             write_bytes(self.path, pickle.dumps((self.paragraphs, self.sentence_rows), protocol=pickle.HIGHEST_PROTOCOL))
 
-    def fill(self, texts: Sequence[str], with_sentences: bool = False, callback=None) -> None:
+    def fill(self, texts: Sequence[str], with_sentences: bool = False,
+             progress: ProgressCallback | None = None) -> None:
         from engine.embeddings import embed
 
         for kind, store in (("paragraphs", self.paragraphs), ("sentences", self.sentence_rows)):
@@ -94,8 +96,7 @@ class FeatureCache:
                 for t, v in zip(chunk, vecs):
                     store[_key(t)] = np.asarray(v, dtype=np.float32)
                 self._save()
-                if callback:
-                    callback({"stage": f"embed {kind}", "done": start + len(chunk), "total": len(todo)})
+                report_progress(progress, f"embed {kind}", start + len(chunk), len(todo), "text")
 
     def embedding(self, text: str) -> np.ndarray:
         return self.paragraphs[_key(text)]
@@ -180,13 +181,12 @@ def _group_folds(texts: Sequence[str], groups: dict[str, int], folds: int, seed:
 # -- the run ------------------------------------------------------------------------
 
 
-def run(cfg: TrainConfig, callback: Callable[[dict], None] | None = None) -> dict:
+def run(cfg: TrainConfig, progress: ProgressCallback | None = None) -> dict:
     """Train, evaluate and write the WQRM; returns the report (also written as report.json)."""
     from engine.embeddings import DEFAULT_EMBEDDER
     from engine.paths import runs_dir
 
     t0 = time.time()
-    say = callback or (lambda info: None)
     data = qdata.load_quality_data(cfg.data)
     split = qdata.split_by_source(data, cfg.seed, cfg.heldout_fraction)
     groups = qdata.source_groups(data.texts())
@@ -195,20 +195,20 @@ def run(cfg: TrainConfig, callback: Callable[[dict], None] | None = None) -> dic
     heldout_texts = {t for p in split.heldout_pairs for t in (p.better, p.worse)} | {s.text for s in split.heldout_scored}
     train_texts = list(dict.fromkeys(t for p in split.train_pairs for t in (p.better, p.worse)))
     texts = train_texts + sorted(heldout_texts)
-    say({"stage": "split", "train_pairs": len(split.train_pairs), "heldout_pairs": len(split.heldout_pairs)})
+    report_progress(progress, "split", train_pairs=len(split.train_pairs), heldout_pairs=len(split.heldout_pairs))
 
     profile = StyleProfile.from_texts(
         [p.better for p in split.train_pairs if p.source == "writer_edit"], name="general", seed=cfg.seed
     )
     cache = FeatureCache(Path(cfg.cache) if cfg.cache else runs_dir() / "wqrm-features.pkl")
-    cache.fill(texts, cfg.sentence_features, say)
+    cache.fill(texts, cfg.sentence_features, progress)
 
     ref_group = {r: groups.get(r) for r in profile.references}
     values: dict[str, dict] = {}
     for t in texts:
         refs = [r for r in profile.references if ref_group[r] != groups[t]]  # leave own source group out
         values[t] = text_metrics(t, profile, cache.sentences(t), references=refs)
-    say({"stage": "metrics", "texts": len(texts)})
+    report_progress(progress, "metrics", texts=len(texts))
 
 
     metric_rows = np.stack([metric_vector(values[t]) for t in train_texts])
@@ -229,7 +229,7 @@ def run(cfg: TrainConfig, callback: Callable[[dict], None] | None = None) -> dic
         weights=w, bias=0.0, mean=mean, std=std, metric_fill=fill, raw_quantiles=raw_quantiles,
         embedder=DEFAULT_EMBEDDER, meta={},
     )
-    say({"stage": "scorer", "dims": len(w)})
+    report_progress(progress, "scorer", dims=len(w))
 
     # Out-of-fold learned scores for the composite fit, so its weight is not inflated.
     fold = _group_folds(train_texts, groups, cfg.folds, cfg.seed)
@@ -255,7 +255,7 @@ def run(cfg: TrainConfig, callback: Callable[[dict], None] | None = None) -> dic
     cw = np.stack([component_row(p.worse, oof[p.worse], oof_q) for p in split.train_pairs])
     alpha, scale = fit_simplex_weights(cb, cw)
     composite = Composite({c: float(a) for c, a in zip(COMPONENTS, alpha)}, quantiles, {})
-    say({"stage": "composite", "alphas": composite.alphas})
+    report_progress(progress, "composite", alphas=composite.alphas)
 
     # -- held-out evaluation ----------------------------------------------------------
     def composite_score(t: str) -> float:
@@ -361,11 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = TrainConfig(**{k: v for k, v in vars(args).items()})
     try:
-        report = run(cfg, callback=lambda info: clikit.log(json.dumps(info, default=str)))
+        summary = run(cfg, progress=lambda p: clikit.log(json.dumps(p.to_dict(), default=str)))
     except KillahError as e:
         print(f"train: error: {e}", file=sys.stderr)
         return 1
-    print(json.dumps(report, indent=2, default=str))
+    print(json.dumps(summary, indent=2, default=str))
     return 0
 
 

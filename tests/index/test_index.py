@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from engine.index import IndexStore, sync, text_search
 from engine.index.ingest import is_excluded, walk_folder
 from engine.index.readers import ReadError, read_document
+from engine.progress import CancelToken
 from engine.index.store import migrations
 from tests.index.builders import BUILDERS, make_txt, sample_paragraphs
 
@@ -158,19 +157,20 @@ def test_progress_reports_and_cancellation_resumes(store, tmp_path):
     for i in range(6):
         make_txt(docs / f"f{i}.txt", sample_paragraphs(f"t{i}"))
     store.add_folder(docs)
-    cancel = threading.Event()
+    cancel = CancelToken()
     seen = []
 
     def on_progress(p):
         seen.append(p)
-        if p.phase == "read" and p.files_done == 2:
-            cancel.set()
+        if p.stage == "read" and p.done == 2:
+            cancel.cancel()
 
     report = sync(store, progress=on_progress, cancel=cancel, embed=False)
     assert report.cancelled and report.added == 2
-    reads = [p for p in seen if p.phase == "read"]
-    assert [p.files_done for p in reads] == [1, 2] and reads[-1].files_total == 6
-    assert reads[-1].paragraphs == 6 and reads[-1].rate > 0 and reads[-1].eta_s is not None
+    reads = [p for p in seen if p.stage == "read"]
+    assert [p.done for p in reads] == [1, 2] and reads[-1].total == 6 and reads[-1].unit == "file"
+    assert reads[-1].info["paragraphs"] == 6 and reads[-1].info["rate"] > 0
+    assert reads[-1].info["eta_seconds"] is not None
     rest = sync(store, embed=False)
     assert (rest.added, rest.unchanged, rest.deleted) == (4, 2, 0)
 

@@ -20,6 +20,7 @@ from engine.index.ingest import HUNG_AFTER_ATTEMPTS, Watchdog, display_path
 from engine.index.limits import Budget, Cancelled, ReadError
 from engine.index.readers import read_document
 from engine.index.search import MAX_K
+from engine.progress import CancelToken
 from tests.index.builders import make_html, make_txt, sample_paragraphs
 from tests.robustness.hostile import MiB, build_hostile_folder, timed_sync
 
@@ -161,15 +162,25 @@ def test_watchdog_marks_a_read_that_overruns_so_the_next_sync_skips_it(tmp_path)
         assert report.read_files == [] and report.errors[0]["kind"] == "hung"
 
 
-class CancelAfter:
-    """A cancel flag that turns on after it has been polled `n` times."""
+class CancelAfter(CancelToken):
+    """A cancel token that turns on after it has been polled `n` times."""
 
     def __init__(self, n: int):
+        super().__init__()
         self.n, self.calls = n, 0
 
-    def is_set(self) -> bool:
+    @property
+    def cancelled(self) -> bool:
         self.calls += 1
-        return self.calls > self.n
+        if self.calls > self.n:
+            self.cancel()
+        return super().cancelled
+
+
+def cancelled_token() -> CancelToken:
+    token = CancelToken()
+    token.cancel()
+    return token
 
 
 def test_cancel_is_noticed_inside_a_long_read_and_nothing_is_recorded(tmp_path):
@@ -197,7 +208,7 @@ def test_a_file_that_overruns_its_time_budget_is_refused_as_too_slow(tmp_path):
         read_document(path, Budget(seconds=-1))
     assert e.value.kind == "too slow" and "took longer than" in str(e.value)
     with pytest.raises(Cancelled):
-        read_document(path, Budget(cancelled=lambda: True))
+        read_document(path, Budget(cancel=cancelled_token()))
 
 
 def test_a_fifo_swapped_in_after_the_walk_is_never_opened(tmp_path):

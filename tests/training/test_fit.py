@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import mlx.core as mx
 import pytest
 
 from engine.errors import KillahError
+from engine.progress import CancelToken
 from tests.training.conftest import read_jsonl
 from training.fit import CHECKPOINT, FitConfig, plan, run
 
@@ -38,17 +38,20 @@ def test_a_few_steps_lower_the_training_loss(tiny_lm, small_dataset, tmp_path):
 
 
 def test_cancel_saves_a_checkpoint_and_a_rerun_continues(tiny_lm, small_dataset, tmp_path):
-    cancel = threading.Event()
+    cancel = CancelToken()
+    seen = []
 
-    class StopAtFour:
-        def on_train_loss_report(self, info):
-            if info["step"] == 4:
-                cancel.set()
+    def stop_at_four(p):
+        seen.append(p)
+        if p.info["event"] == "train" and p.done == 4:
+            cancel.cancel()
 
     cfg = FitConfig(data=str(small_dataset), run_dir=str(tmp_path / "run"), iters=8, save_every=100,
                     steps_per_eval=100, **QUICK)
-    first = run(cfg, callback=StopAtFour(), cancel=cancel, lm=tiny_lm)
+    first = run(cfg, progress=stop_at_four, cancel=cancel, lm=tiny_lm)
     assert first["status"] == "cancelled" and first["step"] == 4
+    assert {(p.stage, p.total, p.unit) for p in seen} == {("fit", 8, "step")}
+    assert [p.info["event"] for p in seen] == ["train"] * 4 + ["checkpoint"]
     assert (tmp_path / "run" / CHECKPOINT).is_file()
     second = run(cfg, lm=tiny_lm)
     assert second["status"] == "done" and second["resumed_from"] == 4 and second["step"] == 8

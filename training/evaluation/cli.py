@@ -76,7 +76,7 @@ def _style(args) -> int:
     })
     if args.batch < 1:
         raise KillahError(f"--batch must be at least 1, got {args.batch}")
-    report, run_dir = run(config, progress=clikit.log)
+    report, run_dir = run(config, progress=clikit.log_progress)
     data = report.to_dict()
     data["run_dir"] = str(run_dir)
     clikit.emit(args, data, human=lambda _d: report.markdown() + f"\n\nrun folder: {run_dir}")
@@ -102,7 +102,7 @@ def _judge(args) -> int:
         config = replace(config, train_per_author=args.train_per_author)
     if args.test_per_author:
         config = replace(config, test_per_author=args.test_per_author)
-    judge = train_judge(authors, config, progress=clikit.log)
+    judge = train_judge(authors, config, progress=clikit.log_progress)
     report = evaluate_judge(judge)
     clikit.emit(args, asdict(report), human=lambda _d: report.markdown())
     return 0

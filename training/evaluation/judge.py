@@ -18,12 +18,13 @@ import re
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from engine import atomic, paths
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
 from training.chunking import chunk_text, detect_lang
 from training.evaluation.features import make_features, preprocess
 
@@ -297,7 +298,7 @@ def train_judge(
     author_dirs: dict[str, Path],
     config: JudgeConfig = JudgeConfig(),
     cache: bool = True,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Judge:
     """Train (or load from the cache) a judge over `author_dirs` (name -> folder of works)."""
     if len(author_dirs) < 2:
@@ -316,8 +317,7 @@ def train_judge(
     texts: list[str] = []
     labels: list[str] = []
     for name, split in splits.items():
-        if progress:
-            progress(f"passages of {name}")
+        report_progress(progress, "judge", message=f"passages of {name}")
         for passage, _work in author_passages(split, "train", config, config.train_per_author,
                                               config.seed):
             texts.append(passage)
@@ -325,11 +325,9 @@ def train_judge(
     missing = sorted(set(splits) - set(labels))
     if missing:
         raise KillahError(f"no training passages of {config.min_words}+ words for: {missing}")
-    if progress:
-        progress(f"fitting on {len(texts)} passages")
+    report_progress(progress, "judge", message=f"fitting on {len(texts)} passages")
     pipeline = _fit(texts, labels, config, lang)
-    if progress:
-        progress("word-order gate")
+    report_progress(progress, "judge", message="word-order gate")
     judge = Judge(sorted(splits), pipeline, config, lang, key, splits, build_gate(splits, config))
     if cache:
         import io

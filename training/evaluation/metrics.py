@@ -17,13 +17,13 @@ percentile bootstrap 95% interval over passages:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
+from engine import text as textutil
+from engine.text import word_count, words
 
 # name -> (label, higher is better: True/False/None for "closer to 1 is better")
 METRICS = {
@@ -85,30 +85,18 @@ def bootstrap_ci(
     return Estimate(point, float(min(lo, point)), float(max(hi, point)), int(x.size))
 
 
-def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def distinct_n(text: str, n: int) -> float:
-    toks = words(text)
-    grams = [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else float("nan")
+    """engine.text.distinct_n over the passage's words; NaN when it has no n-gram."""
+    return _nan(textutil.distinct_n(words(text), n))
 
 
 def repeated_ngram_share(text: str, n: int = 3) -> float:
-    """Share of words that sit inside a word n-gram occurring twice or more."""
-    toks = words(text)
-    if len(toks) < n:
-        return float("nan")
-    grams = [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-    counts: dict[tuple, int] = {}
-    for g in grams:
-        counts[g] = counts.get(g, 0) + 1
-    covered = np.zeros(len(toks), dtype=bool)
-    for i, g in enumerate(grams):
-        if counts[g] > 1:
-            covered[i : i + n] = True
-    return float(covered.mean())
+    """Share of words inside a word n-gram occurring twice or more (engine.text); NaN if short."""
+    return _nan(textutil.repeated_ngram_share(words(text), n))
 
 
 def generic_per_1k(text: str, lexicon=None) -> float:
@@ -122,7 +110,7 @@ def generic_per_1k(text: str, lexicon=None) -> float:
 
 
 def length_ratio(text: str, asked: int) -> float:
-    return len(text.split()) / asked if asked else float("nan")
+    return word_count(text) / asked if asked else float("nan")
 
 
 def cosine_pairs(a: Sequence[str], b: Sequence[str], lang: str = "en") -> np.ndarray:

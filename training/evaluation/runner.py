@@ -24,10 +24,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from engine.errors import KillahError
+from engine.progress import ProgressCallback, report_progress
+from engine.text import GENERATION_HEADROOM, tokens_per_word, word_count
 from training.chunking import detect_lang
 from training.evaluation import metrics
 from training.evaluation.judge import (
-    AuthorSplit, Judge, JudgeConfig, author_passages, list_authors, split_works, train_judge,
+    AuthorSplit, JudgeConfig, author_passages, list_authors, split_works, train_judge,
 )
 
 Condition = Callable[[str, int], str]
@@ -45,7 +47,6 @@ AUTHOR_NAMES = {
     "chekhov": "Антон Чехов", "gogol": "Николай Гоголь", "turgenev": "Иван Тургенев",
     "pushkin": "Александр Пушкин", "gorky": "Максим Горький",
 }
-TOKENS_PER_WORD = {"en": 1.6, "ru": 3.0}
 
 
 def display_name(author: str) -> str:
@@ -182,7 +183,7 @@ def evaluate_conditions(
     neutralizer: str = "extractive",
     lm=None,
     judge_config: JudgeConfig | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
     notes: Mapping[str, str] | None = None,
     batch_size: int = 8,
 ) -> Report:
@@ -194,14 +195,13 @@ def evaluate_conditions(
     """
     from training.neutralize import describe_chunk, make_neutralizer
 
-    say = progress or (lambda _m: None)
     name, target_dir, cands = resolve_target(author, str(author_dir), candidates_dir and str(candidates_dir))
     judge_config = judge_config or JudgeConfig(seed=seed)
     timings: dict[str, float] = {}
 
     tic = time.perf_counter()
-    say(f"judge over {len(cands)} authors")
-    judge = train_judge(cands, judge_config, progress=say)
+    report_progress(progress, "judge", message=f"judge over {len(cands)} authors")
+    judge = train_judge(cands, judge_config, progress=progress)
     timings["judge"] = time.perf_counter() - tic
 
     split = split_works(target_dir, judge_config)
@@ -211,11 +211,12 @@ def evaluate_conditions(
     neut = make_neutralizer(neutralizer)
     descriptions = []
     for i, text in enumerate(originals):
-        say(f"describing passage {i + 1}/{len(originals)}")
+        report_progress(progress, "describe", i, len(originals), "passage",
+                        f"describing passage {i + 1}/{len(originals)}")
         descriptions.append(describe_chunk(text, neut, lang))
     timings["describe"] = time.perf_counter() - tic
     desc_texts = [d.text for d in descriptions]
-    asked = [len(t.split()) for t in originals]
+    asked = [word_count(t) for t in originals]
 
     outputs: dict[str, list[str]] = {REAL: list(originals)}
     for cond, write in conditions.items():
@@ -224,7 +225,9 @@ def evaluate_conditions(
         many = getattr(write, "many", None)
         step = batch_size if many is not None else 1
         for i in range(0, len(desc_texts), step):
-            say(f"{cond}: passages {i + 1}-{min(i + step, len(desc_texts))}/{len(originals)}")
+            report_progress(progress, "write", i, len(originals), "passage",
+                            f"{cond}: passages {i + 1}-{min(i + step, len(desc_texts))}/{len(originals)}",
+                            condition=cond)
             if many is not None:
                 outs.extend(many(desc_texts[i:i + step], asked[i:i + step]))
             else:
@@ -235,7 +238,7 @@ def evaluate_conditions(
     rows: dict[str, dict[str, metrics.Estimate]] = {}
     per_passage: dict[str, dict[str, np.ndarray]] = {}
     for cond, texts in outputs.items():
-        say(f"scoring {cond}")
+        report_progress(progress, "score", message=f"scoring {cond}", condition=cond)
         values = metrics.passage_metrics(
             texts, judge=judge, target=name, descriptions=desc_texts,
             originals=None if cond == REAL else originals,
@@ -280,7 +283,7 @@ class Writer:
                  exemplars: Callable[[str], list[str]] | None = None, prompt_fn=None):
         self.lm, self.author_name, self.options = lm, author_name, options
         self.transforms, self.exemplars, self.prompt_fn = tuple(transforms), exemplars, prompt_fn
-        self.factor = TOKENS_PER_WORD.get(lang, 2.0)
+        self.factor = tokens_per_word(lang) * GENERATION_HEADROOM
 
     def prompt(self, description: str, words: int):
         from engine import tasks
@@ -450,13 +453,12 @@ def _lora_writer(spec: str, lm, author_name: str, options, lang: str) -> Conditi
                        prompt_fn=prompt_fn)
 
 
-def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) -> tuple[Report, Path]:
+def run(config: StyleEvalConfig, progress: ProgressCallback | None = None) -> tuple[Report, Path]:
     """The whole protocol for named conditions; returns the report and its run folder."""
     from engine import paths
     from engine.atomic import write_json, write_text
     from engine.models import load_model
 
-    say = progress or (lambda _m: None)
     check_conditions(config.conditions)
     name, target_dir, cands = resolve_target(config.author, config.author_dir, config.candidates)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -464,7 +466,7 @@ def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) 
     run_dir.mkdir(parents=True, exist_ok=True)
     split = split_works(target_dir, config.judge_config())
     lang = detect_lang(split.test[0].read_text("utf-8")[:20000])
-    say(f"loading model {config.model or 'bundled'}")
+    report_progress(progress, "load", message=f"loading model {config.model or 'bundled'}")
     lm = load_model(config.model)
     conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang, cands)
     cfg = asdict(config)
@@ -476,7 +478,7 @@ def run(config: StyleEvalConfig, progress: Callable[[str], None] | None = None) 
     report = evaluate_conditions(
         target_dir, conds, n=config.n, seed=config.seed, candidates_dir=config.candidates,
         author=name, neutralizer=config.neutralizer, lm=lm if config.perplexity else None,
-        judge_config=config.judge_config(), progress=say, notes=notes, batch_size=config.batch_size,
+        judge_config=config.judge_config(), progress=progress, notes=notes, batch_size=config.batch_size,
     )
     if config.candidates is None:
         report.candidates = sorted(cands)
