@@ -7,7 +7,6 @@ run again on the same work folder, which is what Resume does.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.progress import Progress
+from training.evaluate import EvaluateConfig
+from training.fitplan import FitConfig
+from training.neutralize import NeutralizeConfig
+from training.pipeline import PipelineConfig
 
 from desktop.jobs import Cancelled, Job
 from desktop.library import format_eta
@@ -63,22 +66,20 @@ class TrainJob(Job):
             return False, f"file not found: {missing[0]}", {}
         if not author.strip():
             return False, "give the style a name (whose writing is it?)", {}
-        args = argparse.Namespace(
-            files=list(files), author=author.strip(), out=out, model=model, neutralizer="extractive",
-            endpoint=None, endpoint_model=None, workers=1, target_tokens=900_000,
-            limit_chunks=limit_chunks, iters=iters, fit_config=None, perturb=0.0, info_dropout=False,
-            abstract=False, topic_swap=False, perspective=False, harness_author=None,
-            harness_author_dir=None, harness_n=20, no_harness=True, name=None, json=False)
-        return True, "", {"args": args}
+        config = PipelineConfig(
+            files=tuple(files), author=author.strip(), out=out, model=model,
+            neutralize=NeutralizeConfig(workers=1, limit_chunks=limit_chunks),
+            fit=FitConfig(iters=iters), evaluate=EvaluateConfig(harness=False))
+        return True, "", {"config": config}
 
     def __init__(self, params: dict | None = None, parent=None) -> None:
         super().__init__(params, parent)
         self.signals = TrainingSignals()
 
     def run(self) -> dict:
-        from training.cli import run_all
+        from training import pipeline
 
-        result = run_all(self.params["args"], progress=self.signals, cancel=self.token)
+        result = pipeline.run(self.params["config"], progress=self.signals, cancel=self.token)
         if result["status"] != "done":
             raise Cancelled()
         return result
@@ -311,11 +312,7 @@ class TrainWizard(QWidget):
             self.train_label.setText("cancelling at the next step (a checkpoint is saved)…")
 
     def _work_dir(self) -> Path:
-        from engine import paths
-        from training.curate import slug
-
-        args = self.last_params["args"]
-        return Path(args.out).expanduser() if args.out else paths.runs_dir() / slug(args.author)
+        return self.last_params["config"].work_dir()
 
     def _on_stage(self, e: Progress) -> None:
         stage, done, total = e.stage, e.done, e.total

@@ -57,7 +57,7 @@ def _rng(key: str, seed: int) -> random.Random:
 
 
 def swap_names(description: str, original: str, key: str, seed: int = 0) -> tuple[str, str] | None:
-    from training.neutralize import proper_names
+    from training.neutralizers import proper_names
 
     names = [n for n in proper_names(original, limit=6) if n not in ("I",)]
     if not names:

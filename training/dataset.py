@@ -27,7 +27,7 @@ FORMAT = "killah-dataset v1"
 _PRIORITY = {"test": 0, "valid": 1, "train": 2}  # on overlap the lower one keeps the chunk
 
 
-@dataclass
+@dataclass(frozen=True)
 class DatasetConfig:
     neutralized: str = field(default="", metadata={"help": "JSONL from `killah train neutralize`"})
     out: str | None = field(default=None, metadata={"help": "folder for train/valid/test.jsonl (default: beside the input)"})
@@ -40,7 +40,6 @@ class DatasetConfig:
     topic_swap: bool = field(default=False, metadata={"help": "extra name-swapped variants"})
     perspective: bool = field(default=False, metadata={"help": "extra perspective variants of first-person chunks"})
     seed: int = field(default=0, metadata={"help": "seed for augmentation"})
-    config: str | None = field(default=None, metadata={"cli": False})
 
     def augment(self) -> AugmentSettings:
         return AugmentSettings(perturb=self.perturb, info_dropout=self.info_dropout, abstract=self.abstract,
@@ -100,7 +99,7 @@ def remove_straddlers(records: list[dict], split: dict[str, str]) -> list[str]:
 def run(cfg: DatasetConfig, progress: ProgressCallback | None = None) -> dict:
     from engine.atomic import write_json, write_text
     from engine.tasks import training_example
-    from training.describe import read_records
+    from training.neutralize import read_records
 
     if not cfg.neutralized:
         raise KillahError("dataset needs --neutralized (from `killah train neutralize`)")
@@ -160,29 +159,20 @@ def run(cfg: DatasetConfig, progress: ProgressCallback | None = None) -> dict:
     return summary
 
 
-def _resolve(args) -> DatasetConfig:
-    from training.config import resolve_args
-
-    return resolve_args(DatasetConfig, args)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from engine.clikit import add_output_options
-    from training.config import add_dataclass_options
+    from training.config import stage_parser
 
-    parser = argparse.ArgumentParser(prog="killah train dataset",
-                                     description="Write mlx-lm train/valid/test JSONL from described chunks.")
-    add_dataclass_options(parser, DatasetConfig)
-    parser.add_argument("-c", "--config", help="YAML file with these options (the command line wins)")
-    add_output_options(parser)
-    return parser
+    return stage_parser("killah train dataset", "Write mlx-lm train/valid/test JSONL from described chunks.",
+                        DatasetConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
     from engine.clikit import emit
 
+    from training.config import from_args
+
     args = build_parser().parse_args(argv)
-    summary = run(_resolve(args))
+    summary = run(from_args(DatasetConfig, args))
     emit(args, summary, human=lambda s: (
         f"{s['out']}: {s['train']} train / {s['valid']} valid / {s['test']} test examples "
         f"({s['dropped_overlapping']} overlapping chunks dropped)"))

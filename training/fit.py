@@ -404,12 +404,6 @@ def run(cfg: FitConfig, progress: ProgressCallback | None = None,
     return summary
 
 
-def _resolve(args) -> FitConfig:
-    from training.config import resolve_args
-
-    return resolve_args(FitConfig, args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from training.config import stage_parser
 
@@ -420,8 +414,10 @@ def main(argv: list[str] | None = None) -> int:
     from engine.clikit import emit
     from training.progress import CliProgress
 
+    from training.config import from_args
+
     args = build_parser().parse_args(argv)
-    cfg = _resolve(args)
+    cfg = from_args(FitConfig, args)
     with CliProgress() as progress:
         summary = run(cfg, progress=progress)
     emit(args, summary, human=_human)

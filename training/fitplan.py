@@ -39,7 +39,7 @@ SIZE_DEFAULTS: tuple[tuple[float, dict], ...] = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitConfig:
     data: str = field(default="", metadata={"help": "folder with train.jsonl / valid.jsonl (mlx-lm text format)"})
     model: str | None = field(default=None, metadata={"help": "base model (default: the bundled Gemma 3 270M)"})
@@ -47,7 +47,7 @@ class FitConfig:
     rank: int | None = field(default=None, metadata={"help": "LoRA rank (default by model size)"})
     scale: float | None = field(default=None, metadata={"help": "LoRA scale (default by model size)"})
     dropout: float | None = field(default=None, metadata={"help": "LoRA dropout"})
-    keys: list[str] | None = field(default=None, metadata={"help": "layer keys to adapt (default: all attention and MLP projections)"})
+    keys: tuple[str, ...] | None = field(default=None, metadata={"help": "layer keys to adapt (default: all attention and MLP projections)"})
     num_layers: int = field(default=-1, metadata={"help": "adapt the last N layers (-1: all)"})
     learning_rate: float | None = field(default=None, metadata={"help": "Adam learning rate"})
     warmup: int = field(default=0, metadata={"help": "linear warmup steps"})
@@ -64,7 +64,6 @@ class FitConfig:
     save_every: int = field(default=25, metadata={"help": "steps between checkpoints"})
     memory_limit_gb: float | None = field(default=None, metadata={"help": "memory the run may use (default: measured)"})
     fresh: bool = field(default=False, metadata={"help": "ignore an existing checkpoint and start over"})
-    config: str | None = field(default=None, metadata={"help": "YAML file with these options", "cli": False})
 
 
 @dataclass

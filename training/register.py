@@ -23,13 +23,12 @@ from engine.errors import KillahError
 from engine.progress import ProgressCallback, report_progress
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegisterConfig:
     run_dir: str = field(default="", metadata={"help": "fit run folder"})
     name: str | None = field(default=None, metadata={"help": "adapter name (default: the author's)"})
     author: str | None = field(default=None, metadata={"help": "author (default: from the dataset)"})
     out: str | None = field(default=None, metadata={"help": "adapters folder (default: the app's)"})
-    config: str | None = field(default=None, metadata={"cli": False})
 
 
 def _read_json(path: Path) -> dict:
@@ -49,7 +48,7 @@ def build_metadata(run_dir: Path, lm, author: str | None, name: str) -> dict:
     curation = {}
     neutralized = dataset.get("source")
     if neutralized:
-        from training.describe import read_checkpoint
+        from training.neutralize import read_checkpoint
 
         header, _ = read_checkpoint(Path(neutralized))
         if header and header.get("corpus"):
@@ -102,23 +101,20 @@ def run(cfg: RegisterConfig, progress: ProgressCallback | None = None, lm=None) 
     return {"adapter": str(target), "metadata": metadata}
 
 
-def _resolve(args) -> RegisterConfig:
-    from training.config import resolve_args
-
-    return resolve_args(RegisterConfig, args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from training.config import stage_parser
 
-    return stage_parser("killah train register", "Register a trained adapter.", RegisterConfig)
+    return stage_parser("killah train register", "Register a trained adapter.",
+                        RegisterConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
     from engine.clikit import emit
 
+    from training.config import from_args
+
     args = build_parser().parse_args(argv)
-    result = run(_resolve(args))
+    result = run(from_args(RegisterConfig, args))
     emit(args, result, human=lambda r: f"registered {r['adapter']}")
     return 0
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from training.chunking import chunk_text
-from training.neutralize import (
+from training.neutralizers import (
     EndpointNeutralizer, ExtractiveNeutralizer, describe_chunk, make_neutralizer, validate,
 )
 

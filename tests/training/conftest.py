@@ -18,12 +18,12 @@ def short_work(shared_data) -> Path:
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory, short_work) -> Path:
     """Curated, described (extractive) and split: short chunks so the tiny model trains fast."""
-    from training import curate, dataset, describe
+    from training import curate, dataset, neutralize
 
     work = tmp_path_factory.mktemp("pipeline")
     curate.run(curate.CurateConfig(files=[str(short_work)], author="Jane Austen", out=str(work / "corpus.txt")))
-    n = describe.run(describe.NeutralizeConfig(corpus=str(work / "corpus.txt"), min_words=40, max_words=90,
-                                               overlap_sentences=1, limit=60))
+    n = neutralize.run(neutralize.NeutralizeConfig(corpus=str(work / "corpus.txt"), min_words=40, max_words=90,
+                                               overlap_sentences=1, limit_chunks=60))
     d = dataset.run(dataset.DatasetConfig(neutralized=n["out"], out=str(work / "data"),
                                           valid_share=0.1, test_share=0.1))
     return Path(d["out"])

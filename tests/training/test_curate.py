@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from training.corpus import HEADER, read_corpus
-from training.curate import CurateConfig, junk_ratio, looks_like_heading, repeated_word_ratio, run
+from training.curate import CurateConfig, run
+from training.prose import junk_ratio, looks_like_heading, repeated_word_ratio
 
 
 def real_paragraphs(short_work: Path, n: int) -> list[str]:

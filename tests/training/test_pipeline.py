@@ -11,7 +11,7 @@ import pytest
 
 from engine.perturb import PerturbationSettings, noise, perturb_input
 from tests.training.conftest import read_jsonl
-from training import curate, dataset, describe
+from training import curate, dataset, neutralize
 
 
 @pytest.fixture
@@ -40,14 +40,14 @@ def test_no_text_is_in_both_train_and_valid_or_test(small_dataset):
 
 
 def test_neutralize_resumes_after_a_torn_write(corpus, tmp_path):
-    cfg = describe.NeutralizeConfig(corpus=str(corpus), min_words=60, max_words=120, limit=12)
-    full = describe.run(cfg)
+    cfg = neutralize.NeutralizeConfig(corpus=str(corpus), min_words=60, max_words=120, limit_chunks=12)
+    full = neutralize.run(cfg)
     out = Path(full["out"])
     lines = out.read_text("utf-8").splitlines(keepends=True)
-    assert len(lines) == 13 and json.loads(lines[0])["format"] == describe.FORMAT
+    assert len(lines) == 13 and json.loads(lines[0])["format"] == neutralize.FORMAT
     # as if killed while writing record 6: five whole records and half a line
     out.write_text("".join(lines[:6]) + lines[6][: len(lines[6]) // 2], "utf-8")
-    again = describe.run(cfg)
+    again = neutralize.run(cfg)
     assert again["resumed"] == 5 and again["described"] == 12 and again["status"] == "done"
     assert sorted(read_jsonl(out)[1:], key=lambda r: r["id"]) == sorted(
         [json.loads(x) for x in lines[1:]], key=lambda r: r["id"])

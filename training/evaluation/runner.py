@@ -193,7 +193,7 @@ def evaluate_conditions(
     fluency column is left out. A condition with a `many(descriptions, words)`
     method writes `batch_size` passages at a time (one decoding batch).
     """
-    from training.neutralize import describe_chunk, make_neutralizer
+    from training.neutralizers import describe_chunk, make_neutralizer
 
     name, target_dir, cands = resolve_target(author, str(author_dir), candidates_dir and str(candidates_dir))
     judge_config = judge_config or JudgeConfig(seed=seed)

@@ -24,7 +24,7 @@ from engine.errors import KillahError
 from engine.progress import ProgressCallback, report_progress
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvaluateConfig:
     run_dir: str = field(default="", metadata={"help": "fit run folder (holds adapters.safetensors)"})
     data: str | None = field(default=None, metadata={"help": "dataset folder (default: the one the run trained on)"})
@@ -34,7 +34,6 @@ class EvaluateConfig:
     harness_n: int = field(default=20, metadata={"help": "held-out passages the harness writes per condition"})
     harness_author: str | None = field(default=None, metadata={"help": "corpora author folder name for the harness"})
     harness_author_dir: str | None = field(default=None, metadata={"help": "folder of the author's .txt works for the harness"})
-    config: str | None = field(default=None, metadata={"cli": False})
 
 
 def split_loss(lm, dataset, batch_size: int, max_seq_length: int, batches: int, transform=None) -> float:
@@ -119,22 +118,11 @@ def run(cfg: EvaluateConfig, progress: ProgressCallback | None = None) -> dict:
     return report
 
 
-def _resolve(args) -> EvaluateConfig:
-    from training.config import resolve_args
-
-    return resolve_args(EvaluateConfig, args)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from engine.clikit import add_output_options
-    from training.config import add_dataclass_options
+    from training.config import stage_parser
 
-    parser = argparse.ArgumentParser(prog="killah train evaluate",
-                                     description="Loss base vs adapter, and the style harness, into the run report.")
-    add_dataclass_options(parser, EvaluateConfig)
-    parser.add_argument("-c", "--config", help="YAML file with these options (the command line wins)")
-    add_output_options(parser)
-    return parser
+    return stage_parser("killah train evaluate", "Loss base vs adapter, and the style harness, into the run report.",
+                        EvaluateConfig)
 
 
 def human(r: dict) -> str:
@@ -150,8 +138,10 @@ def human(r: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     from engine.clikit import emit
 
+    from training.config import from_args
+
     args = build_parser().parse_args(argv)
-    emit(args, run(_resolve(args)), human=human)
+    emit(args, run(from_args(EvaluateConfig, args)), human=human)
     return 0
 
 
