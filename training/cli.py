@@ -53,9 +53,9 @@ def all_main(argv: list[str]) -> int:
 def _human_all(r: dict) -> str:
     if r["status"] != "done":
         return f"{r['status']} during {r['stage']} (work folder {r['work_dir']}); re-run to resume"
-    from training.evaluate import human
+    from training.evaluate import EvaluationReport, human
 
-    return f"adapter: {r['adapter']}\n{human(r['report'])}"
+    return f"adapter: {r['adapter']}\n{human(EvaluationReport.from_dict(r['report']))}"
 
 
 def usage() -> str:

@@ -12,8 +12,10 @@ read it from one place:
   command line (highest), nested sections included (mlx-lm's `lora.main` order);
 - `stage_parser` / `from_args` are the two calls a stage's `main()` makes.
 
-Field metadata: "help" (the option's help) and "positional" (a positional
-argument instead of a --flag; a tuple field takes one or more values).
+Field metadata: "help" (the option's help), "positional" (a positional argument
+instead of a --flag; a tuple field takes one or more values), "aliases" (more
+option strings, e.g. ("-n",)), "choices", and "split" (a tuple field given as one
+string, split at this separator: --conditions base,lora:x).
 """
 
 from __future__ import annotations
@@ -83,13 +85,18 @@ def add_options(parser: argparse.ArgumentParser, cls, section: str = "",
             parser.add_argument(dest, metavar=f.name.upper(), nargs="*" if seq else "?",
                                 type=value_type, default=None, help=_help(f))
             continue
-        flag = "--" + (flags or {}).get(f.name, f.name).replace("_", "-")
+        names = (*f.metadata.get("aliases", ()),
+                 "--" + (flags or {}).get(f.name, f.name).replace("_", "-"))
         if base is bool:
-            parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
+            parser.add_argument(*names, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=_help(f))
-        else:
-            parser.add_argument(flag, dest=dest, type=value_type, nargs="+" if seq else None,
-                                metavar=f.name.upper(), default=None, help=_help(f))
+            continue
+        if f.metadata.get("split"):
+            seq, value_type = False, str
+        parser.add_argument(*names, dest=dest, type=value_type, nargs="+" if seq else None,
+                            choices=f.metadata.get("choices"), default=None,
+                            metavar=None if f.metadata.get("choices") else f.name.upper(),
+                            help=_help(f))
 
 
 def cli_values(args: argparse.Namespace | Mapping | None) -> dict:
@@ -163,8 +170,8 @@ def _coerce(value, tp, where: str):
 def build(cls: type[T], values: Mapping, source: str = "options") -> T:
     """`cls` from a nested mapping of values (unknown keys and bad values raise KillahError)."""
     hints = _hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
     if unknown:
         raise KillahError(f"{source}: unknown option(s): {', '.join(unknown)}")
     kwargs = {}
@@ -175,6 +182,9 @@ def build(cls: type[T], values: Mapping, source: str = "options") -> T:
                 raise KillahError(f"{source}: {name} must be a section of options")
             kwargs[name] = build(_strip_optional(tp), value, f"{source} [{name}]")
         else:
+            sep = fields[name].metadata.get("split")
+            if sep and isinstance(value, str):
+                value = [part.strip() for part in value.split(sep) if part.strip()]
             kwargs[name] = _coerce(value, tp, f"{source}: {name}")
     return cls(**kwargs)
 

@@ -166,11 +166,12 @@ def run(cfg: PipelineConfig, progress: ProgressCallback | None = None,
     report_path = run_dir / "report.json"
     fitted_at = (run_dir / "fit.json").stat().st_mtime
     if report_path.is_file() and report_path.stat().st_mtime >= fitted_at:
-        report = json.loads(report_path.read_text("utf-8"))
+        report = evaluate.EvaluationReport.from_dict(json.loads(report_path.read_text("utf-8")))
     else:
         report = evaluate.run(stages["evaluate"], progress=progress)
     reg = register.run(stages["register"], progress=progress)
     if not reg.get("adapter"):
         raise KillahError("register produced no adapter")
-    return {"status": "done", "adapter": reg["adapter"], "work_dir": str(out), "report": report,
-            "curation": str(report_file), "dataset": data, "fit": summary}
+    return {"status": "done", "adapter": reg["adapter"], "work_dir": str(out),
+            "report": report.to_dict(), "curation": str(report_file), "dataset": data,
+            "fit": summary}

@@ -42,3 +42,99 @@ def test_wizard_asks_for_files_and_a_name_first(tiny_window):
     wiz = tiny_window.wizard
     assert not wiz.start()
     assert "choose at least one file" in wiz.message.text()
+
+
+class StandInView:
+    """A WizardView that records what the logic shows."""
+
+    def __init__(self) -> None:
+        self.step, self.messages, self.status, self.losses = 0, [], [], []
+        self.curation = self.neutralization = self.evaluation = self.adapter = None
+        self.running = None
+
+    def current_step(self) -> int:
+        return self.step
+
+    def show_step(self, step: int) -> None:
+        self.step = step
+
+    def show_message(self, text: str) -> None:
+        self.messages.append(text)
+
+    def show_status(self, text: str) -> None:
+        self.status.append(text)
+
+    def show_curation(self, html: str) -> None:
+        self.curation = html
+
+    def show_neutralization(self, done: int, total: int) -> None:
+        self.neutralization = (done, total)
+
+    def clear_losses(self) -> None:
+        self.losses = []
+
+    def add_loss(self, series: str, step: float, loss: float) -> None:
+        self.losses.append((series, step, loss))
+
+    def show_training(self, step: int, iters: int) -> None:
+        pass
+
+    def show_evaluation(self, rows, note: str) -> None:
+        self.evaluation = (rows, note)
+
+    def show_adapter(self, text: str, usable: bool) -> None:
+        self.adapter = (text, usable)
+
+    def set_running(self, running: bool, can_resume: bool) -> None:
+        self.running = (running, can_resume)
+
+
+def _excerpt(src: Path, dest: Path, words: int) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    paragraphs, n = [], 0
+    for para in src.read_text("utf-8").split("\n\n")[40:]:
+        paragraphs.append(para)
+        n += len(para.split())
+        if n >= words:
+            break
+    dest.write_text("\n\n".join(paragraphs), "utf-8")
+
+
+def test_the_wizard_logic_shows_the_style_harness_with_a_stand_in_view(
+        qtbot, tiny_model_dir, shared_data, tmp_path):
+    """The whole flow with the harness on (tiny random model: plumbing, not quality)."""
+    from desktop.jobs import JobManager
+    from desktop.wizard_logic import STEP_EVALUATE, Wizard
+    from training.evaluate import EvaluateConfig
+    from training.evaluation.metrics import Estimate
+
+    corpora = shared_data / "corpora" / "en"
+    target = tmp_path / "target" / "austen"
+    _excerpt(corpora / "austen" / "persuasion.txt", target / "persuasion.txt", 4000)
+    for author, work in (("carroll", "a_tangled_tale.txt"), ("poe", "works_volume_1_tales.txt")):
+        _excerpt(corpora / author / work, tmp_path / "candidates" / author / work, 3000)
+    harness = EvaluateConfig(harness_author_dir=str(target), harness_n=2,
+                             harness_candidates=str(tmp_path / "candidates"))
+    view, jobs, used = StandInView(), JobManager(), []
+    wizard = Wizard(view, jobs, use_style=used.append)
+    try:
+        assert wizard.start([str(shared_data / SHORT_WORK)], "Jane Austen", iters=2,
+                            model=str(tiny_model_dir), limit_chunks=10, out=str(tmp_path / "work"),
+                            harness=harness)
+        config = wizard.last_params["config"]
+        assert config.evaluate.harness_n == 2 and config.fit.iters == 2  # a config, not argv
+        qtbot.waitUntil(lambda: wizard.job is None, timeout=TIMEOUT_MS * 6)
+    finally:
+        jobs.shutdown()
+    assert wizard.result is not None, view.messages[-1]
+    assert "Kept:" in view.curation and view.neutralization[0] == view.neutralization[1] > 0
+    assert [s for s, *_ in view.losses].count("train") >= 1
+    rows, note = view.evaluation
+    assert view.step == STEP_EVALUATE and view.running == (False, False)
+    labels = [r[0] for r in rows]
+    assert "valid loss" in labels and "attribution top-1" in labels and "P(target)" in labels
+    harness_rows = [r for r in rows if isinstance(r[1], Estimate)]
+    assert harness_rows and all(r[1].n == 2 and isinstance(r[2], Estimate) for r in harness_rows)
+    assert note.startswith("Style harness: 2 held-out passages of austen, judged among 3 authors")
+    assert wizard.report.harness.rows.keys() >= {"base", "real (ceiling)"}
+    assert wizard.use() and used == [wizard.result["adapter"]]

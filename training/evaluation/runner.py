@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -31,6 +31,7 @@ from training.evaluation import metrics
 from training.evaluation.judge import (
     AuthorSplit, JudgeConfig, author_passages, list_authors, split_works, train_judge,
 )
+from training.evaluation.report import Report, StyleEvalConfig
 
 Condition = Callable[[str, int], str]
 REAL = "real (ceiling)"
@@ -51,81 +52,6 @@ AUTHOR_NAMES = {
 
 def display_name(author: str) -> str:
     return AUTHOR_NAMES.get(author, author.replace("_", " ").title())
-
-
-@dataclass(frozen=True)
-class StyleEvalConfig:
-    author: str | None = None
-    author_dir: str | None = None
-    candidates: str | None = None
-    conditions: tuple[str, ...] = ("base",)
-    n: int = 40
-    seed: int = 0
-    min_words: int = 150
-    max_words: int = 300
-    neutralizer: str = "extractive"
-    model: str | None = None
-    temperature: float = 0.8
-    min_p: float = 0.05
-    repetition_penalty: float = 1.1
-    perplexity: bool = True
-    judge_train_per_author: int = JudgeConfig.train_per_author
-    steering_strength: float | None = None  # None: engine.persona's default
-    steering_neutral: str = "reference"  # "reference", "plain" or "index" (the other candidates)
-    batch_size: int = 8  # passages decoded together
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "StyleEvalConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and v is not None}
-        if isinstance(known.get("conditions"), str):
-            known["conditions"] = tuple(c for c in known["conditions"].split(",") if c)
-        return cls(**known)
-
-    def judge_config(self) -> JudgeConfig:
-        return JudgeConfig(min_words=self.min_words, max_words=self.max_words,
-                           train_per_author=self.judge_train_per_author, seed=self.seed)
-
-
-@dataclass
-class Report:
-    author: str
-    target_dir: str
-    candidates: list[str]
-    judge_key: str
-    n: int
-    rows: dict[str, dict[str, metrics.Estimate]]
-    notes: dict[str, str] = field(default_factory=dict)
-    samples: list[dict] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self, with_samples: bool = False) -> dict:
-        d = {
-            "author": self.author, "target_dir": self.target_dir, "candidates": self.candidates,
-            "judge_key": self.judge_key, "n": self.n,
-            "rows": {c: {m: e.to_dict() for m, e in row.items()} for c, row in self.rows.items()},
-            "notes": self.notes, "seconds": self.seconds,
-        }
-        if with_samples:
-            d["samples"] = self.samples
-        return d
-
-    def markdown(self) -> str:
-        names = [m for m in metrics.METRICS if any(m in row for row in self.rows.values())]
-        head = "| condition | " + " | ".join(metrics.METRICS[m][0] for m in names) + " |"
-        lines = [
-            f"Style evaluation: **{self.author}** vs {len(self.candidates)} candidate authors, "
-            f"{self.n} held-out passages (mean [95% bootstrap CI]).",
-            "",
-            head,
-            "|" + "---|" * (len(names) + 1),
-        ]
-        for cond, row in self.rows.items():
-            cells = [str(row[m]) if m in row else "" for m in names]
-            lines.append(f"| {cond} | " + " | ".join(cells) + " |")
-        if self.notes:
-            lines.append("")
-            lines.extend(f"- {cond}: {note}" for cond, note in self.notes.items())
-        return "\n".join(lines)
 
 
 # ------------------------------------------------------------------- the protocol
@@ -453,8 +379,12 @@ def _lora_writer(spec: str, lm, author_name: str, options, lang: str) -> Conditi
                        prompt_fn=prompt_fn)
 
 
-def run(config: StyleEvalConfig, progress: ProgressCallback | None = None) -> tuple[Report, Path]:
-    """The whole protocol for named conditions; returns the report and its run folder."""
+def run(config: StyleEvalConfig, lm=None, progress: ProgressCallback | None = None) -> Report:
+    """The whole protocol for named conditions; the report (its run folder in `run_dir`).
+
+    `lm` is the loaded base model to use (default: load `config.model`); the
+    conditions apply their adapters and steering to it and take them off again.
+    """
     from engine import paths
     from engine.atomic import write_json, write_text
     from engine.models import load_model
@@ -466,8 +396,9 @@ def run(config: StyleEvalConfig, progress: ProgressCallback | None = None) -> tu
     run_dir.mkdir(parents=True, exist_ok=True)
     split = split_works(target_dir, config.judge_config())
     lang = detect_lang(split.test[0].read_text("utf-8")[:20000])
-    report_progress(progress, "load", message=f"loading model {config.model or 'bundled'}")
-    lm = load_model(config.model)
+    if lm is None:
+        report_progress(progress, "load", message=f"loading model {config.model or 'bundled'}")
+        lm = load_model(config.model)
     conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang, cands)
     cfg = asdict(config)
     cfg.update({"target": name, "target_dir": str(target_dir), "model_id": lm.model_id,
@@ -478,12 +409,14 @@ def run(config: StyleEvalConfig, progress: ProgressCallback | None = None) -> tu
     report = evaluate_conditions(
         target_dir, conds, n=config.n, seed=config.seed, candidates_dir=config.candidates,
         author=name, neutralizer=config.neutralizer, lm=lm if config.perplexity else None,
-        judge_config=config.judge_config(), progress=progress, notes=notes, batch_size=config.batch_size,
+        judge_config=config.judge_config(), progress=progress, notes=notes,
+        batch_size=config.batch_size,
     )
     if config.candidates is None:
         report.candidates = sorted(cands)
+    report.run_dir = str(run_dir)
     write_json(run_dir / "report.json", report.to_dict())
     write_text(run_dir / "report.md", report.markdown() + "\n")
     write_text(run_dir / "samples.jsonl",
                "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in report.samples))
-    return report, run_dir
+    return report
