@@ -70,8 +70,8 @@ def models_main(argv: list[str]) -> int:
     p.add_argument("--dtype", default=None, help="float32, float16, bfloat16, q4 or q8")
     clikit.add_output_options(p)
     p = sub.add_parser("where", help="print the folder of a prepared model (and the models folder)")
-    p.add_argument("model", nargs="?", default=None)
-    p.add_argument("--dtype", default=None)
+    p.add_argument("model", nargs="?", default=None, help="default: the bundled Gemma 3 270M")
+    p.add_argument("--dtype", default=None, help="float32, float16, bfloat16, q4 or q8")
     clikit.add_output_options(p)
     args = parser.parse_args(argv)
 

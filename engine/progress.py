@@ -8,7 +8,7 @@ takes two optional keyword arguments and nothing else for this:
             if cancel is not None:
                 cancel.raise_if_cancelled()   # or check `cancel.cancelled` and return what is done
             ...
-            report_progress(progress, "read", done=i + 1, total=len(items), unit="file", message=str(item))
+            report_progress(progress, "read", i + 1, len(items), "file", message=str(item))
 
 A `Progress` is a frozen event: the stage it belongs to, how far along it is
 (`done` of `total` `unit`s; None where unknown), a one-line message, and `info`,

@@ -23,26 +23,63 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from engine.text import word_count
-from engine.perturb import PerturbationSettings, abstract_placeholders, drop_adjectives, perturb_input
+from engine.perturb import (
+    PerturbationSettings,
+    abstract_placeholders,
+    drop_adjectives,
+    perturb_input,
+)
 
 SWAP_NAMES = ("Harriet", "Thomas", "Eleanor", "Walter", "Margaret", "Edmund", "Lucy", "Robert",
               "Clara", "Henry", "Agnes", "Martin", "Isabel", "Arthur", "Phoebe", "George")
 _PERSPECTIVES = {
-    "plural": {"i": "we", "me": "us", "my": "our", "mine": "ours", "myself": "ourselves", "am": "are", "was": "were"},
-    "third": {"i": "the narrator", "me": "the narrator", "my": "the narrator's", "mine": "the narrator's",
-              "myself": "the narrator", "am": "is"},
-    "impersonal": {"i": "one", "me": "one", "my": "one's", "mine": "one's", "myself": "oneself", "am": "is"},
+    "plural": {
+        "i": "we",
+        "me": "us",
+        "my": "our",
+        "mine": "ours",
+        "myself": "ourselves",
+        "am": "are",
+        "was": "were",
+    },
+    "third": {
+        "i": "the narrator",
+        "me": "the narrator",
+        "my": "the narrator's",
+        "mine": "the narrator's",
+        "myself": "the narrator",
+        "am": "is",
+    },
+    "impersonal": {
+        "i": "one",
+        "me": "one",
+        "my": "one's",
+        "mine": "one's",
+        "myself": "oneself",
+        "am": "is",
+    },
 }
 _FIRST_PERSON = re.compile(r"\b(I|me|my|mine|myself)\b")
 
 
 @dataclass
 class AugmentSettings:
-    perturb: float = field(default=0.0, metadata={"help": "input noise rate on descriptions (e.g. 0.08); 0: off"})
-    info_dropout: bool = field(default=False, metadata={"help": "add variants whose descriptions lose adjectives"})
-    abstract: bool = field(default=False, metadata={"help": "add variants with [NAME]/[THING] placeholders"})
-    topic_swap: bool = field(default=False, metadata={"help": "add name-swapped 'snowflake' variants"})
-    perspective: bool = field(default=False, metadata={"help": "add plural/third/impersonal variants of first-person chunks"})
+    perturb: float = field(
+        default=0.0, metadata={"help": "input noise rate on descriptions (e.g. 0.08); 0: off"}
+    )
+    info_dropout: bool = field(
+        default=False, metadata={"help": "add variants whose descriptions lose adjectives"}
+    )
+    abstract: bool = field(
+        default=False, metadata={"help": "add variants with [NAME]/[THING] placeholders"}
+    )
+    topic_swap: bool = field(
+        default=False, metadata={"help": "add name-swapped 'snowflake' variants"}
+    )
+    perspective: bool = field(
+        default=False,
+        metadata={"help": "add plural/third/impersonal variants of first-person chunks"},
+    )
     seed: int = field(default=0, metadata={"help": "seed for the perturbations"})
 
     def perturbation(self) -> PerturbationSettings:
@@ -67,7 +104,9 @@ def swap_names(description: str, original: str, key: str, seed: int = 0) -> tupl
     mapping = dict(zip(names, pool))
 
     def sub(text: str) -> str:
-        return re.sub(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b", lambda m: mapping[m.group(1)], text)
+        return re.sub(
+            r"\b(" + "|".join(map(re.escape, mapping)) + r")\b", lambda m: mapping[m.group(1)], text
+        )
 
     return sub(description), sub(original)
 
@@ -85,7 +124,9 @@ def change_perspective(text: str, kind: str) -> str:
         new = table.get(low)
         if new is None:
             return word
-        at_start = m.start() == 0 or re.search(r"[.!?\"“]\s*$", text[max(0, m.start() - 3) : m.start()])
+        at_start = m.start() == 0 or re.search(
+            r"[.!?\"“]\s*$", text[max(0, m.start() - 3) : m.start()]
+        )
         return new[0].upper() + new[1:] if (at_start or word[0].isupper() and low != "i") else new
 
     return re.sub(r"\b(I|me|my|mine|myself|am|was)\b", repl, text)
@@ -109,7 +150,13 @@ def variants(record: dict, settings: AugmentSettings) -> list[tuple[str, str, st
             out.append(("topic_swap", *swapped))
     if settings.perspective and first_person(orig):
         for kind in ("plural", "third", "impersonal"):
-            out.append((f"perspective_{kind}", change_perspective(desc, kind), change_perspective(orig, kind)))
+            out.append(
+                (
+                    f"perspective_{kind}",
+                    change_perspective(desc, kind),
+                    change_perspective(orig, kind),
+                )
+            )
     p = settings.perturbation()
     return [(k, perturb_input(d, p, key=f"{key}:{k}"), o) for k, d, o in out]
 

@@ -38,7 +38,9 @@ from training.prose import (
 class CurateConfig:
     files: tuple[str, ...] = field(default=(), metadata={
         "help": "the author's texts (.txt .md .docx .epub ...)", "positional": True})
-    author: str = field(default="", metadata={"help": "the author's name (as it appears in prompts)"})
+    author: str = field(
+        default="", metadata={"help": "the author's name (as it appears in prompts)"}
+    )
     out: str | None = field(default=None, metadata={
         "help": "corpus file to write (default: runs/<author>/corpus.txt)"})
     language: str | None = field(default=None, metadata={"help": "en, ru, ... (default: detected)"})
@@ -47,13 +49,19 @@ class CurateConfig:
     min_sentences: int = field(default=2, metadata={"help": "complete sentences a passage needs"})
     max_special_ratio: float = field(default=0.10, metadata={
         "help": "most non-letter, non-punctuation characters"})
-    max_repeat_ratio: float = field(default=0.15, metadata={"help": "largest share of one content word"})
-    max_junk_ratio: float = field(default=0.08, metadata={"help": "largest share of OCR-junk tokens"})
+    max_repeat_ratio: float = field(
+        default=0.15, metadata={"help": "largest share of one content word"}
+    )
+    max_junk_ratio: float = field(
+        default=0.08, metadata={"help": "largest share of OCR-junk tokens"}
+    )
     dedup_threshold: float = field(default=0.8, metadata={
         "help": "character 5-gram Jaccard for near duplicates"})
     target_tokens: int = field(default=900_000, metadata={
         "help": "token budget, estimated from words (smaller corpora use everything)"})
-    block_words: int = field(default=1500, metadata={"help": "words per block when picking diverse blocks"})
+    block_words: int = field(
+        default=1500, metadata={"help": "words per block when picking diverse blocks"}
+    )
     cluster: bool = field(default=True, metadata={
         "help": "pick diverse blocks by embedding clusters (else in order)"})
     seed: int = field(default=0, metadata={"help": "seed for clustering"})
@@ -68,7 +76,9 @@ def near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[int
     except ImportError:
         simlar = None
     if simlar is not None:
-        return simlar.near_duplicates(texts, threshold, ngram=5, lowercase=True, fold_whitespace=True)
+        return simlar.near_duplicates(
+            texts, threshold, ngram=5, lowercase=True, fold_whitespace=True
+        )
     from datasketch import MinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=128)
@@ -87,7 +97,9 @@ def near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[int
 # -- diversity under a budget -----------------------------------------------------------------
 
 
-def pick_diverse(blocks: list[Section], budget_words: int, use_clusters: bool, seed: int) -> list[Section]:
+def pick_diverse(
+    blocks: list[Section], budget_words: int, use_clusters: bool, seed: int
+) -> list[Section]:
     """Blocks round-robin from embedding clusters (nearest the centroid first) until the budget."""
     total = sum(b.words for b in blocks)
     if total <= budget_words:
@@ -105,7 +117,10 @@ def pick_diverse(blocks: list[Section], budget_words: int, use_clusters: bool, s
         k = max(2, min(len(blocks) // 2, int(math.sqrt(len(blocks) * share)) + 1))
         km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(vecs)
         dist = np.linalg.norm(vecs - km.cluster_centers_[km.labels_], axis=1)
-        queues = [sorted((i for i in range(len(blocks)) if km.labels_[i] == c), key=lambda i: dist[i]) for c in range(k)]
+        queues = [
+            sorted((i for i in range(len(blocks)) if km.labels_[i] == c), key=lambda i: dist[i])
+            for c in range(k)
+        ]
         order = []
         while any(queues):
             for q in queues:
@@ -139,7 +154,11 @@ def split_blocks(section: Section, block_words: int) -> list[Section]:
 
 
 def slug(name: str) -> str:
-    s = re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()).strip("-")
+    s = re.sub(
+        r"[^\w]+",
+        "-",
+        unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower(),
+    ).strip("-")
     return s or "author"
 
 
@@ -152,7 +171,11 @@ def run(cfg: CurateConfig, progress: ProgressCallback | None = None) -> dict:
         raise KillahError("curate needs at least one input file")
     if not cfg.author:
         raise KillahError("curate needs --author")
-    out = Path(cfg.out).expanduser() if cfg.out else paths.runs_dir() / slug(cfg.author) / "corpus.txt"
+    out = (
+        Path(cfg.out).expanduser()
+        if cfg.out
+        else paths.runs_dir() / slug(cfg.author) / "corpus.txt"
+    )
     report = Report()
     sections: list[Section] = []
     kept_passages: list[tuple[int, list[Para]]] = []  # (source order, passage)
@@ -226,7 +249,9 @@ def run(cfg: CurateConfig, progress: ProgressCallback | None = None) -> dict:
             sections.append(Section(b.source, counters[b.source], b.paragraphs))
             counters[b.source] += 1
     if not sections:
-        raise KillahError(f"curate: nothing left of {len(cfg.files)} file(s) after filtering (see the report)")
+        raise KillahError(
+            f"curate: nothing left of {len(cfg.files)} file(s) after filtering (see the report)"
+        )
 
     words_out = sum(s.words for s in sections)
     corpus = Corpus(
@@ -266,8 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def human(r: dict) -> str:
-    lines = [f"corpus: {r['corpus']}",
-             f"kept {r['words_out']:,} of {r['words_in']:,} words (~{r['tokens_estimate']:,} tokens) in {r['sections']} sections"]
+    lines = [
+        f"corpus: {r['corpus']}",
+        f"kept {r['words_out']:,} of {r['words_in']:,} words "
+        f"(~{r['tokens_estimate']:,} tokens) in {r['sections']} sections",
+    ]
     for reason, n in sorted(r["dropped"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  dropped {n:>6} {reason:<15} ({r['dropped_words'].get(reason, 0):,} words)")
     return "\n".join(lines)

@@ -30,20 +30,42 @@ _PRIORITY = {"test": 0, "valid": 1, "train": 2}  # on overlap the lower one keep
 @dataclass(frozen=True)
 class DatasetConfig:
     neutralized: str = field(default="", metadata={"help": "JSONL from `killah train neutralize`"})
-    out: str | None = field(default=None, metadata={"help": "folder for train/valid/test.jsonl (default: beside the input)"})
-    author: str | None = field(default=None, metadata={"help": "author name in the prompt (default: the corpus's)"})
-    valid_share: float = field(default=0.05, metadata={"help": "share of each book (by position) for validation"})
-    test_share: float = field(default=0.05, metadata={"help": "share of each book (by position) for test"})
-    perturb: float = field(default=0.0, metadata={"help": "input noise on descriptions, kept for inference (e.g. 0.08)"})
-    info_dropout: bool = field(default=False, metadata={"help": "extra variants without adjectives"})
+    out: str | None = field(
+        default=None,
+        metadata={"help": "folder for train/valid/test.jsonl (default: beside the input)"},
+    )
+    author: str | None = field(
+        default=None, metadata={"help": "author name in the prompt (default: the corpus's)"}
+    )
+    valid_share: float = field(
+        default=0.05, metadata={"help": "share of each book (by position) for validation"}
+    )
+    test_share: float = field(
+        default=0.05, metadata={"help": "share of each book (by position) for test"}
+    )
+    perturb: float = field(
+        default=0.0,
+        metadata={"help": "input noise on descriptions, kept for inference (e.g. 0.08)"},
+    )
+    info_dropout: bool = field(
+        default=False, metadata={"help": "extra variants without adjectives"}
+    )
     abstract: bool = field(default=False, metadata={"help": "extra variants with placeholders"})
     topic_swap: bool = field(default=False, metadata={"help": "extra name-swapped variants"})
-    perspective: bool = field(default=False, metadata={"help": "extra perspective variants of first-person chunks"})
+    perspective: bool = field(
+        default=False, metadata={"help": "extra perspective variants of first-person chunks"}
+    )
     seed: int = field(default=0, metadata={"help": "seed for augmentation"})
 
     def augment(self) -> AugmentSettings:
-        return AugmentSettings(perturb=self.perturb, info_dropout=self.info_dropout, abstract=self.abstract,
-                               topic_swap=self.topic_swap, perspective=self.perspective, seed=self.seed)
+        return AugmentSettings(
+            perturb=self.perturb,
+            info_dropout=self.info_dropout,
+            abstract=self.abstract,
+            topic_swap=self.topic_swap,
+            perspective=self.perspective,
+            seed=self.seed,
+        )
 
 
 def assign_splits(records: list[dict], valid_share: float, test_share: float) -> dict[str, str]:
@@ -130,9 +152,19 @@ def run(cfg: DatasetConfig, progress: ProgressCallback | None = None) -> dict:
             continue
         desc = prepare_description(r, aug)
         rows[part].append(json.dumps(training_example(desc, author, r["text"]), ensure_ascii=False))
-        chunks[part].append({"id": r["id"], "source": r["source"], "section": r["section"], "chunk": r["chunk"],
-                             "first_sentence": r["first_sentence"], "last_sentence": r["last_sentence"],
-                             "words": r["words"], "description": desc, "text": r["text"]})
+        chunks[part].append(
+            {
+                "id": r["id"],
+                "source": r["source"],
+                "section": r["section"],
+                "chunk": r["chunk"],
+                "first_sentence": r["first_sentence"],
+                "last_sentence": r["last_sentence"],
+                "words": r["words"],
+                "description": desc,
+                "text": r["text"],
+            }
+        )
         kinds["original"] += part == "train"
         if part == "train":
             for kind, d, o in variants(r, aug):
@@ -143,8 +175,14 @@ def run(cfg: DatasetConfig, progress: ProgressCallback | None = None) -> dict:
     out = Path(cfg.out).expanduser() if cfg.out else src.with_name("data")
     for part, lines in rows.items():
         write_text(out / f"{part}.jsonl", "".join(line + "\n" for line in lines))
-    write_text(out / "chunks.jsonl", "".join(
-        json.dumps({"split": p, **c}, ensure_ascii=False) + "\n" for p, cs in chunks.items() for c in cs))
+    write_text(
+        out / "chunks.jsonl",
+        "".join(
+            json.dumps({"split": p, **c}, ensure_ascii=False) + "\n"
+            for p, cs in chunks.items()
+            for c in cs
+        ),
+    )
     summary = {
         "format": FORMAT, "out": str(out), "author": author, "source": str(src),
         "train": len(rows["train"]), "valid": len(rows["valid"]), "test": len(rows["test"]),
@@ -162,8 +200,11 @@ def run(cfg: DatasetConfig, progress: ProgressCallback | None = None) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     from training.config import stage_parser
 
-    return stage_parser("killah train dataset", "Write mlx-lm train/valid/test JSONL from described chunks.",
-                        DatasetConfig)
+    return stage_parser(
+        "killah train dataset",
+        "Write mlx-lm train/valid/test JSONL from described chunks.",
+        DatasetConfig,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,7 +80,9 @@ def read_checkpoint(path: Path) -> tuple[dict, dict] | None:
     try:
         arrays, meta = mx.load(str(path), return_metadata=True)
     except Exception as e:  # noqa: BLE001
-        raise KillahError(f"checkpoint {path} is unreadable ({e}); delete it or pass --fresh") from e
+        raise KillahError(
+            f"checkpoint {path} is unreadable ({e}); delete it or pass --fresh"
+        ) from e
     return arrays, meta
 
 
@@ -98,9 +100,13 @@ def reseed(seed: int, step: int) -> None:
 def restore_checkpoint(arrays: dict, model, optimizer) -> None:
     from mlx.utils import tree_unflatten
 
-    adapter = [(k.removeprefix("adapter."), v) for k, v in arrays.items() if k.startswith("adapter.")]
+    adapter = [
+        (k.removeprefix("adapter."), v) for k, v in arrays.items() if k.startswith("adapter.")
+    ]
     model.load_weights(adapter, strict=False)
-    opt = [(k.removeprefix("optimizer."), v) for k, v in arrays.items() if k.startswith("optimizer.")]
+    opt = [
+        (k.removeprefix("optimizer."), v) for k, v in arrays.items() if k.startswith("optimizer.")
+    ]
     optimizer.init(model.trainable_parameters())
     state = tree_unflatten(opt)
     optimizer.state = _merge(optimizer.state, state)
@@ -160,12 +166,16 @@ class FitCallback(_trainer_callback_base()):
         self.report_every, self.save_every = max(1, report_every), max(1, save_every)
         self.progress, self.cancel, self.log = progress, cancel, log
         self.step = start_step
-        self._window_loss, self._window_steps, self._window_tokens, self._window_time = 0.0, 0, 0, 0.0
+        self._reset_window()
         self._prev_tokens = 0
         self.train_time = 0.0
         self.trained_tokens = 0
         self.last_train_loss: float | None = None
         self.val_losses: list[tuple[int, float]] = []
+
+    def _reset_window(self) -> None:
+        self._window_loss, self._window_steps = 0.0, 0
+        self._window_tokens, self._window_time = 0, 0.0
 
     def on_train_loss_report(self, info: dict) -> None:
         self.step = self.start + int(info["iteration"])
@@ -183,20 +193,32 @@ class FitCallback(_trainer_callback_base()):
             done = self.step - self.start
             per_step = self.train_time / max(done, 1)
             record = {
-                "event": "train", "step": self.step, "iters": self.plan.iters,
+                "event": "train",
+                "step": self.step,
+                "iters": self.plan.iters,
                 "train_loss": self._window_loss / self._window_steps,
                 "learning_rate": float(info["learning_rate"]),
-                "tokens_per_second": self._window_tokens / self._window_time if self._window_time else 0.0,
-                "trained_tokens": self.trained_tokens, "peak_memory_gb": float(info["peak_memory"]),
-                "eta_seconds": round(per_step * (self.plan.iters - self.step), 1), "time": time.time(),
+                "tokens_per_second": (
+                    self._window_tokens / self._window_time if self._window_time else 0.0
+                ),
+                "trained_tokens": self.trained_tokens,
+                "peak_memory_gb": float(info["peak_memory"]),
+                "eta_seconds": round(per_step * (self.plan.iters - self.step), 1),
+                "time": time.time(),
             }
             self.last_train_loss = record["train_loss"]
             self._emit(record, f"loss {record['train_loss']:.3f}")
-            self._window_loss, self._window_steps, self._window_tokens, self._window_time = 0.0, 0, 0, 0.0
+            self._reset_window()
         accum = self.plan.grad_accumulation_steps
         cancelled = self.cancel is not None and self.cancel.cancelled
         if self.step % accum == 0 and not last and (self.step % self.save_every == 0 or cancelled):
-            save_checkpoint(self.run_dir / CHECKPOINT, self.model, self.optimizer, self.step, self.plan.identity_hash())
+            save_checkpoint(
+                self.run_dir / CHECKPOINT,
+                self.model,
+                self.optimizer,
+                self.step,
+                self.plan.identity_hash(),
+            )
             reseed(self.plan.seed, self.step)
             self._emit({"event": "checkpoint", "step": self.step, "time": time.time()},
                        f"checkpoint at step {self.step}")
@@ -228,12 +250,20 @@ def load_data(data: str | Path, tokenizer):
 
     folder = Path(data).expanduser()
     if not (folder / "train.jsonl").is_file():
-        raise KillahError(f"training data {folder}: no train.jsonl (run `killah train dataset` first)")
+        raise KillahError(
+            f"training data {folder}: no train.jsonl (run `killah train dataset` first)"
+        )
     try:
-        train, valid, test = load_local_dataset(folder, tokenizer, SimpleNamespace(mask_prompt=False))
+        train, valid, test = load_local_dataset(
+            folder, tokenizer, SimpleNamespace(mask_prompt=False)
+        )
     except (ValueError, KeyError) as e:
         raise KillahError(f"training data {folder}: {e}") from e
-    return CacheDataset(train), (CacheDataset(valid) if len(valid) else valid), (CacheDataset(test) if len(test) else test)
+    return (
+        CacheDataset(train),
+        (CacheDataset(valid) if len(valid) else valid),
+        (CacheDataset(test) if len(test) else test),
+    )
 
 
 def resumable_batches(seed: int, skip: int) -> Callable:
@@ -291,10 +321,16 @@ def default_run_dir(cfg: FitConfig) -> Path:
 def adapter_config(plan: FitPlan, model_path: str) -> dict:
     """adapter_config.json as mlx-lm writes it, so `mlx_lm.generate --adapter-path` loads it."""
     return {
-        "model": model_path, "fine_tune_type": "lora", "num_layers": plan.num_layers,
-        "lora_parameters": plan.lora_parameters(), "batch_size": plan.batch_size, "iters": plan.iters,
-        "learning_rate": plan.learning_rate, "max_seq_length": plan.max_seq_length,
-        "grad_accumulation_steps": plan.grad_accumulation_steps, "grad_checkpoint": plan.grad_checkpoint,
+        "model": model_path,
+        "fine_tune_type": "lora",
+        "num_layers": plan.num_layers,
+        "lora_parameters": plan.lora_parameters(),
+        "batch_size": plan.batch_size,
+        "iters": plan.iters,
+        "learning_rate": plan.learning_rate,
+        "max_seq_length": plan.max_seq_length,
+        "grad_accumulation_steps": plan.grad_accumulation_steps,
+        "grad_checkpoint": plan.grad_checkpoint,
         "seed": plan.seed,
     }
 
@@ -332,8 +368,8 @@ def run(cfg: FitConfig, progress: ProgressCallback | None = None,
         arrays, meta = found
         if meta.get("plan") != p.identity_hash():
             raise KillahError(
-                f"run folder {run_dir} holds a checkpoint of different settings; pass --fresh to start over "
-                "or choose another --run-dir"
+                f"run folder {run_dir} holds a checkpoint of different settings; "
+                "pass --fresh to start over or choose another --run-dir"
             )
         start = int(meta["step"])
     finished = run_dir / "fit.json"
@@ -348,25 +384,43 @@ def run(cfg: FitConfig, progress: ProgressCallback | None = None,
     np.random.seed(cfg.seed)
     model = lm.model
     model.freeze()
-    linear_to_lora_layers(model, p.num_layers if p.num_layers > 0 else len(model.layers), p.lora_parameters())
+    linear_to_lora_layers(
+        model, p.num_layers if p.num_layers > 0 else len(model.layers), p.lora_parameters()
+    )
     lr = p.learning_rate
     if p.warmup:
-        lr = build_schedule({"name": "cosine_decay", "arguments": [p.learning_rate, p.iters], "warmup": p.warmup})
+        lr = build_schedule(
+            {"name": "cosine_decay", "arguments": [p.learning_rate, p.iters], "warmup": p.warmup}
+        )
     optimizer = optim.Adam(learning_rate=lr)
     if start:
         restore_checkpoint(arrays, model, optimizer)
         reseed(cfg.seed, start)
 
     log = ProgressLog(run_dir / PROGRESS)
-    log.write({"event": "start", "step": start, "iters": p.iters, "resumed": bool(start), "time": time.time(),
-               "plan": asdict(p)})
+    log.write(
+        {
+            "event": "start",
+            "step": start,
+            "iters": p.iters,
+            "resumed": bool(start),
+            "time": time.time(),
+            "plan": asdict(p),
+        }
+    )
     cb = FitCallback(p, model, optimizer, run_dir, start, cfg.steps_per_report, cfg.save_every,
                      progress=progress, cancel=cancel, log=log)
     targs = TrainingArgs(
-        batch_size=p.batch_size, iters=p.iters - start, val_batches=cfg.val_batches, steps_per_report=1,
-        steps_per_eval=cfg.steps_per_eval, steps_per_save=p.iters + 1,
-        max_seq_length=p.max_seq_length, adapter_file=str(run_dir / ".trainer-last.safetensors"),
-        grad_checkpoint=p.grad_checkpoint, grad_accumulation_steps=p.grad_accumulation_steps,
+        batch_size=p.batch_size,
+        iters=p.iters - start,
+        val_batches=cfg.val_batches,
+        steps_per_report=1,
+        steps_per_eval=cfg.steps_per_eval,
+        steps_per_save=p.iters + 1,
+        max_seq_length=p.max_seq_length,
+        adapter_file=str(run_dir / ".trainer-last.safetensors"),
+        grad_checkpoint=p.grad_checkpoint,
+        grad_accumulation_steps=p.grad_accumulation_steps,
     )
     status = "done"
     tic = time.perf_counter()
@@ -387,12 +441,20 @@ def run(cfg: FitConfig, progress: ProgressCallback | None = None,
     weights = dict(tree_flatten(model.trainable_parameters()))
     remove_lora_layers(model)
     summary = {
-        "format": RUN_FORMAT, "status": status, "run_dir": str(run_dir), "step": cb.step, "resumed_from": start,
-        "plan": asdict(p), "final_train_loss": cb.last_train_loss,
+        "format": RUN_FORMAT,
+        "status": status,
+        "run_dir": str(run_dir),
+        "step": cb.step,
+        "resumed_from": start,
+        "plan": asdict(p),
+        "final_train_loss": cb.last_train_loss,
         "val_losses": [{"step": s, "val_loss": v} for s, v in cb.val_losses],
         "train_tokens_per_second": cb.trained_tokens / cb.train_time if cb.train_time else None,
-        "trained_tokens": cb.trained_tokens, "wall_seconds": round(time.perf_counter() - tic, 1),
-        "model_path": str(lm.path), "model_id": lm.model_id, "data": data_dir,
+        "trained_tokens": cb.trained_tokens,
+        "wall_seconds": round(time.perf_counter() - tic, 1),
+        "model_path": str(lm.path),
+        "model_id": lm.model_id,
+        "data": data_dir,
     }
     if status == "done":
         with atomic.writing(run_dir / "adapters.safetensors") as tmp:

@@ -41,29 +41,52 @@ SIZE_DEFAULTS: tuple[tuple[float, dict], ...] = (
 
 @dataclass(frozen=True)
 class FitConfig:
-    data: str = field(default="", metadata={"help": "folder with train.jsonl / valid.jsonl (mlx-lm text format)"})
-    model: str | None = field(default=None, metadata={"help": "base model (default: the bundled Gemma 3 270M)"})
-    run_dir: str | None = field(default=None, metadata={"help": "run folder (default: runs/<data hash>)"})
+    data: str = field(
+        default="", metadata={"help": "folder with train.jsonl / valid.jsonl (mlx-lm text format)"}
+    )
+    model: str | None = field(
+        default=None, metadata={"help": "base model (default: the bundled Gemma 3 270M)"}
+    )
+    run_dir: str | None = field(
+        default=None, metadata={"help": "run folder (default: runs/<data hash>)"}
+    )
     rank: int | None = field(default=None, metadata={"help": "LoRA rank (default by model size)"})
-    scale: float | None = field(default=None, metadata={"help": "LoRA scale (default by model size)"})
+    scale: float | None = field(
+        default=None, metadata={"help": "LoRA scale (default by model size)"}
+    )
     dropout: float | None = field(default=None, metadata={"help": "LoRA dropout"})
-    keys: tuple[str, ...] | None = field(default=None, metadata={"help": "layer keys to adapt (default: all attention and MLP projections)"})
+    keys: tuple[str, ...] | None = field(
+        default=None,
+        metadata={"help": "layer keys to adapt (default: all attention and MLP projections)"},
+    )
     num_layers: int = field(default=-1, metadata={"help": "adapt the last N layers (-1: all)"})
     learning_rate: float | None = field(default=None, metadata={"help": "Adam learning rate"})
     warmup: int = field(default=0, metadata={"help": "linear warmup steps"})
-    iters: int | None = field(default=None, metadata={"help": "training steps (default: `epochs` over the training set)"})
+    iters: int | None = field(
+        default=None, metadata={"help": "training steps (default: `epochs` over the training set)"}
+    )
     epochs: float = field(default=0.87, metadata={"help": "epochs when --iters is not given"})
     batch_size: int | None = field(default=None, metadata={"help": "examples per step"})
-    grad_accumulation_steps: int | None = field(default=None, metadata={"help": "steps per optimizer update"})
-    max_seq_length: int | None = field(default=None, metadata={"help": "longest sequence in tokens (longer ones are cut)"})
-    grad_checkpoint: bool | None = field(default=None, metadata={"help": "recompute activations to save memory"})
+    grad_accumulation_steps: int | None = field(
+        default=None, metadata={"help": "steps per optimizer update"}
+    )
+    max_seq_length: int | None = field(
+        default=None, metadata={"help": "longest sequence in tokens (longer ones are cut)"}
+    )
+    grad_checkpoint: bool | None = field(
+        default=None, metadata={"help": "recompute activations to save memory"}
+    )
     seed: int = field(default=0, metadata={"help": "seed for LoRA init, dropout and data order"})
     steps_per_report: int = field(default=10, metadata={"help": "steps between progress reports"})
     steps_per_eval: int = field(default=100, metadata={"help": "steps between validation passes"})
     val_batches: int = field(default=25, metadata={"help": "validation batches per pass (-1: all)"})
     save_every: int = field(default=25, metadata={"help": "steps between checkpoints"})
-    memory_limit_gb: float | None = field(default=None, metadata={"help": "memory the run may use (default: measured)"})
-    fresh: bool = field(default=False, metadata={"help": "ignore an existing checkpoint and start over"})
+    memory_limit_gb: float | None = field(
+        default=None, metadata={"help": "memory the run may use (default: measured)"}
+    )
+    fresh: bool = field(
+        default=False, metadata={"help": "ignore an existing checkpoint and start over"}
+    )
 
 
 @dataclass
@@ -93,11 +116,20 @@ class FitPlan:
     notes: list[str] = field(default_factory=list)
 
     def lora_parameters(self) -> dict:
-        return {"rank": self.rank, "scale": self.scale, "dropout": self.dropout, "keys": list(self.keys)}
+        return {
+            "rank": self.rank,
+            "scale": self.scale,
+            "dropout": self.dropout,
+            "keys": list(self.keys),
+        }
 
     def identity_hash(self) -> str:
         """What a checkpoint must share with the run that resumes it (iters may change)."""
-        keep = {k: v for k, v in asdict(self).items() if k not in ("iters", "notes", "memory_estimate_gb", "memory_budget_gb")}
+        keep = {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("iters", "notes", "memory_estimate_gb", "memory_budget_gb")
+        }
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -151,7 +183,9 @@ def estimate_memory_gb(config: dict, n_params: int, weight_bytes: float, lora_pa
     act = 4  # float32 activations on the CPU; bf16 halves it, the estimate stays safe
     tokens = batch * seq
     per_layer = (16 * h + 4 * inter) * act + 2 * heads * seq * act
-    activations = tokens * (layers * h * act + per_layer) if grad_checkpoint else tokens * layers * per_layer
+    activations = (
+        tokens * (layers * h * act + per_layer) if grad_checkpoint else tokens * layers * per_layer
+    )
     logits = 3 * tokens * vocab * 4  # logits, log-softmax and their gradient, in float32
     total = n_params * weight_bytes + 16 * lora_params + activations + logits
     return 1.3 * total / 1e9  # measured peaks ran 5-13% above the sum of the parts
@@ -199,12 +233,18 @@ def plan(cfg: FitConfig, lm, train_lengths: list[int], n_valid: int) -> FitPlan:
         s["max_seq_length"] = fitted  # no need to plan memory for length nobody uses
     cut = sum(1 for n in train_lengths if n > s["max_seq_length"])
     if cut:
-        notes.append(f"{cut} of {n_train} training examples are longer than {s['max_seq_length']} tokens and will be cut")
+        notes.append(
+            f"{cut} of {n_train} training examples are longer than {s['max_seq_length']} "
+            "tokens and will be cut"
+        )
 
     # Small corpora: at least ~8 optimizer steps per epoch, and a validation batch that exists.
     batch = min(s["batch_size"], max(1, n_train // 8), n_valid)
     if batch < s["batch_size"]:
-        notes.append(f"batch size {s['batch_size']} -> {batch}: only {n_train} training / {n_valid} validation examples")
+        notes.append(
+            f"batch size {s['batch_size']} -> {batch}: only {n_train} training / "
+            f"{n_valid} validation examples"
+        )
         s["batch_size"] = batch
     if n_train < 64 and "rank" not in asked and s["rank"] > 8:
         notes.append(f"rank {s['rank']} -> 8: small corpus ({n_train} examples)")
@@ -222,8 +262,10 @@ def plan(cfg: FitConfig, lm, train_lengths: list[int], n_valid: int) -> FitPlan:
         if s["batch_size"] > 1:
             s["batch_size"] //= 2
             s["grad_accumulation_steps"] *= 2
-            notes.append(f"memory: batch {s['batch_size'] * 2} -> {s['batch_size']}, "
-                         f"gradient accumulation -> {s['grad_accumulation_steps']} (same effective batch)")
+            notes.append(
+                f"memory: batch {s['batch_size'] * 2} -> {s['batch_size']}, "
+                f"gradient accumulation -> {s['grad_accumulation_steps']} (same effective batch)"
+            )
         elif not s["grad_checkpoint"]:
             s["grad_checkpoint"] = True
             notes.append("memory: gradient checkpointing on")
@@ -243,12 +285,25 @@ def plan(cfg: FitConfig, lm, train_lengths: list[int], n_valid: int) -> FitPlan:
         notes.append(f"iters {cfg.iters} -> {iters}: a multiple of gradient accumulation")
     del effective
     return FitPlan(
-        model_id=getattr(lm, "model_id", str(cfg.model)), model_params=int(n_params),
-        n_train=n_train, n_valid=n_valid, train_tokens=int(sum(train_lengths)),
-        rank=int(s["rank"]), scale=float(s["scale"]), dropout=float(s["dropout"]), keys=keys,
-        num_layers=cfg.num_layers, learning_rate=float(s["learning_rate"]), warmup=cfg.warmup,
-        iters=int(iters), batch_size=int(s["batch_size"]),
-        grad_accumulation_steps=int(s["grad_accumulation_steps"]), max_seq_length=int(s["max_seq_length"]),
-        grad_checkpoint=bool(s["grad_checkpoint"]), seed=cfg.seed,
-        memory_estimate_gb=round(need(), 2), memory_budget_gb=round(budget, 2), notes=notes,
+        model_id=getattr(lm, "model_id", str(cfg.model)),
+        model_params=int(n_params),
+        n_train=n_train,
+        n_valid=n_valid,
+        train_tokens=int(sum(train_lengths)),
+        rank=int(s["rank"]),
+        scale=float(s["scale"]),
+        dropout=float(s["dropout"]),
+        keys=keys,
+        num_layers=cfg.num_layers,
+        learning_rate=float(s["learning_rate"]),
+        warmup=cfg.warmup,
+        iters=int(iters),
+        batch_size=int(s["batch_size"]),
+        grad_accumulation_steps=int(s["grad_accumulation_steps"]),
+        max_seq_length=int(s["max_seq_length"]),
+        grad_checkpoint=bool(s["grad_checkpoint"]),
+        seed=cfg.seed,
+        memory_estimate_gb=round(need(), 2),
+        memory_budget_gb=round(budget, 2),
+        notes=notes,
     )

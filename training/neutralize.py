@@ -27,17 +27,25 @@ FORMAT = "killah-neutralized v1"
 
 @dataclass(frozen=True)
 class NeutralizeConfig:
-    corpus: str = field(default="", metadata={"help": "corpus file written by `killah train curate`"})
-    out: str | None = field(default=None, metadata={"help": "JSONL to write (default: beside the corpus)"})
+    corpus: str = field(
+        default="", metadata={"help": "corpus file written by `killah train curate`"}
+    )
+    out: str | None = field(
+        default=None, metadata={"help": "JSONL to write (default: beside the corpus)"}
+    )
     neutralizer: str = field(default="extractive", metadata={
         "help": "extractive, local[:MODEL] or endpoint[:URL[#MODEL]]"})
     endpoint: str | None = field(default=None, metadata={
         "help": "OpenAI-compatible URL for --neutralizer endpoint"})
-    endpoint_model: str | None = field(default=None, metadata={"help": "model name sent to the endpoint"})
+    endpoint_model: str | None = field(
+        default=None, metadata={"help": "model name sent to the endpoint"}
+    )
     workers: int = field(default=4, metadata={"help": "parallel requests for endpoint backends"})
     min_words: int = field(default=250, metadata={"help": "shortest chunk in words"})
     max_words: int = field(default=650, metadata={"help": "longest chunk in words"})
-    overlap_sentences: int = field(default=2, metadata={"help": "sentences shared by neighbouring chunks"})
+    overlap_sentences: int = field(
+        default=2, metadata={"help": "sentences shared by neighbouring chunks"}
+    )
     limit_chunks: int | None = field(default=None, metadata={
         "help": "describe (and so train on) at most N chunks, for quick runs"})
     fresh: bool = field(default=False, metadata={"help": "ignore an existing checkpoint"})
@@ -61,12 +69,21 @@ def chunk_corpus(corpus, cfg: NeutralizeConfig) -> list[dict]:
     lang = corpus.meta.get("language") or None
     out = []
     for s in corpus.sections:
-        for i, c in enumerate(chunk_text(s.text, cfg.min_words, cfg.max_words, cfg.overlap_sentences, lang)):
-            out.append({
-                "id": f"{s.source}|{s.index}|{i}", "source": s.source, "section": s.index, "chunk": i,
-                "first_sentence": c.first_sentence, "last_sentence": c.last_sentence,
-                "words": c.words, "text": c.text,
-            })
+        for i, c in enumerate(
+            chunk_text(s.text, cfg.min_words, cfg.max_words, cfg.overlap_sentences, lang)
+        ):
+            out.append(
+                {
+                    "id": f"{s.source}|{s.index}|{i}",
+                    "source": s.source,
+                    "section": s.index,
+                    "chunk": i,
+                    "first_sentence": c.first_sentence,
+                    "last_sentence": c.last_sentence,
+                    "words": c.words,
+                    "text": c.text,
+                }
+            )
     return out
 
 
@@ -176,11 +193,18 @@ def run(cfg: NeutralizeConfig, progress: ProgressCallback | None = None,
     _, records = read_checkpoint(out)
     status = "done" if len(records) == total else "cancelled"
     summary = {
-        "out": str(out), "status": status, "backend": spec, "chunks": total, "described": len(records),
-        "resumed": len(have), "valid": sum(1 for r in records if r["valid"]),
+        "out": str(out),
+        "status": status,
+        "backend": spec,
+        "chunks": total,
+        "described": len(records),
+        "resumed": len(have),
+        "valid": sum(1 for r in records if r["valid"]),
         "fell_back_to_extractive": sum(1 for r in records if r.get("rejected")),
         "invalid": sum(1 for r in records if not r["valid"]),
-        "mean_copied_ngram_share": round(sum(r["copied_ngram_share"] for r in records) / max(len(records), 1), 4),
+        "mean_copied_ngram_share": round(
+            sum(r["copied_ngram_share"] for r in records) / max(len(records), 1), 4
+        ),
         "seconds": round(time.perf_counter() - tic, 1),
     }
     return summary
@@ -189,8 +213,11 @@ def run(cfg: NeutralizeConfig, progress: ProgressCallback | None = None,
 def build_parser() -> argparse.ArgumentParser:
     from training.config import stage_parser
 
-    return stage_parser("killah train neutralize", "Chunk a curated corpus and describe each chunk (resumable).",
-                        NeutralizeConfig)
+    return stage_parser(
+        "killah train neutralize",
+        "Chunk a curated corpus and describe each chunk (resumable).",
+        NeutralizeConfig,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,9 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with CliProgress() as progress:
         summary = run(from_args(NeutralizeConfig, args), progress=progress)
-    emit(args, summary, human=lambda s: (
-        f"{s['status']}: {s['described']}/{s['chunks']} chunks described ({s['backend']}) -> {s['out']}\n"
-        f"valid {s['valid']}, fell back to extractive {s['fell_back_to_extractive']}, invalid {s['invalid']}"))
+    emit(
+        args,
+        summary,
+        human=lambda s: (
+            f"{s['status']}: {s['described']}/{s['chunks']} chunks described "
+            f"({s['backend']}) -> {s['out']}\nvalid {s['valid']}, fell back to extractive "
+            f"{s['fell_back_to_extractive']}, invalid {s['invalid']}"
+        ),
+    )
     return 0 if summary["status"] == "done" else 1
 
 

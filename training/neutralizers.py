@@ -65,7 +65,21 @@ FRAMES = {
 }
 FIRST_PERSON = {
     "en": {"i", "me", "my", "mine", "myself", "we", "us", "our"},
-    "ru": {"я", "меня", "мне", "мной", "мы", "нас", "нам", "нами", "мой", "моя", "моё", "мое", "мои"},
+    "ru": {
+        "я",
+        "меня",
+        "мне",
+        "мной",
+        "мы",
+        "нас",
+        "нам",
+        "нами",
+        "мой",
+        "моя",
+        "моё",
+        "мое",
+        "мои",
+    },
 }
 THIRD_PERSON = {
     "en": {"he", "him", "his", "she", "her", "they", "them", "their"},
@@ -82,7 +96,9 @@ class Validation:
     reasons: tuple[str, ...]
     words: int
     copied_ngram_share: float  # share of the description's word 4-grams found in the original
-    max_sentence_jaccard: float  # highest char 5-gram Jaccard of a description sentence vs an original one
+    max_sentence_jaccard: (
+        float  # highest char 5-gram Jaccard of a description sentence vs an original one
+    )
 
 
 def _tokens(text: str) -> list[str]:
@@ -100,7 +116,9 @@ def _jaccard_matrix(queries: list[str], choices: list[str], n: int):
     try:
         import simlar
 
-        return simlar.jaccard_ngrams_matrix(queries, choices, n, lowercase=True, fold_whitespace=True)
+        return simlar.jaccard_ngrams_matrix(
+            queries, choices, n, lowercase=True, fold_whitespace=True
+        )
     except ImportError:
         pass
 
@@ -144,7 +162,9 @@ def validate(
     if d_sents and o_sents:
         jac = float(_jaccard_matrix(d_sents, o_sents, 5).max())
     if jac > max_sentence_jaccard:
-        reasons.append(f"a sentence is near-copied from the original (char 5-gram Jaccard {jac:.2f})")
+        reasons.append(
+            f"a sentence is near-copied from the original (char 5-gram Jaccard {jac:.2f})"
+        )
     return Validation(not reasons, tuple(reasons), len(d_tokens), copied, jac)
 
 
@@ -193,7 +213,10 @@ def proper_names(text: str, lang: str = "en", limit: int = 6) -> list[str]:
             continue
         name = w
         prev = words[k - 1].group() if k else ""
-        if prev.lower().rstrip(".") in TITLES and text[words[k - 1].end(): m.start()].strip(". ") == "":
+        if (
+            prev.lower().rstrip(".") in TITLES
+            and text[words[k - 1].end() : m.start()].strip(". ") == ""
+        ):
             name = f"{prev} {name}"
         key = name[:5] if inflected else name
         counts[key] += 1
@@ -253,21 +276,27 @@ class ExtractiveNeutralizer:
             return out
 
         lemmas = [content(s) for s in narrative]
-        freq = Counter(l for ls in lemmas for l in set(ls))
-        scores = [sum(math.log1p(freq[l]) for l in set(ls)) / math.sqrt(len(ls) + 1) for ls in lemmas]
-        k = max(1, round(self.events_per_100_words * len(narration_tokens) / 100)) if narrative else 0
+        freq = Counter(lem for ls in lemmas for lem in set(ls))
+        scores = [
+            sum(math.log1p(freq[lem]) for lem in set(ls)) / math.sqrt(len(ls) + 1) for ls in lemmas
+        ]
+        k = (
+            max(1, round(self.events_per_100_words * len(narration_tokens) / 100))
+            if narrative
+            else 0
+        )
         chosen = sorted(sorted(range(len(narrative)), key=lambda i: -scores[i])[:k])
         events = []
         for i in chosen:
             seen: list[str] = []
-            for l in lemmas[i]:
-                if l not in seen:
-                    seen.append(l)
+            for lem in lemmas[i]:
+                if lem not in seen:
+                    seen.append(lem)
             # names first, then the passage's recurring words: the author's word order is not kept
-            seen.sort(key=lambda l: (l not in name_words, -freq[l]))
+            seen.sort(key=lambda lem: (lem not in name_words, -freq[lem]))
             if seen:
                 events.append(", ".join(seen[: self.keywords_per_event]))
-        talk = Counter(l for p in spoken for l in content(p) if l not in name_words)
+        talk = Counter(lem for p in spoken for lem in content(p) if lem not in name_words)
         topics = [w for w, _c in talk.most_common(self.keywords_per_event + 2)]
 
         parts = [frame["pov"][pov]]
@@ -311,7 +340,9 @@ class LocalNeutralizer:
         lang = lang or detect_lang(text)
         lm = self._lm()
         tokenizer = getattr(lm.tokenizer, "_tokenizer", lm.tokenizer)
-        use_chat = self.chat if self.chat is not None else bool(getattr(tokenizer, "chat_template", None))
+        use_chat = (
+            self.chat if self.chat is not None else bool(getattr(tokenizer, "chat_template", None))
+        )
         if use_chat:
             return tokenizer.apply_chat_template(
                 tasks.neutralize_messages(text, lang), tokenize=False, add_generation_prompt=True
@@ -365,7 +396,14 @@ class EndpointNeutralizer:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     reply = json.load(response)
                 return reply["choices"][0]["message"]["content"].strip()
-            except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as e:
+            except (
+                urllib.error.URLError,
+                OSError,
+                ValueError,
+                KeyError,
+                IndexError,
+                TypeError,
+            ) as e:
                 last = e
         raise KillahError(f"neutralization endpoint {self._endpoint()} failed: {last}")
 
@@ -394,7 +432,8 @@ def make_neutralizer(spec: str | None = None) -> Neutralizer:
         url, _, model = rest.partition("#")
         return EndpointNeutralizer(url, model or "default")
     raise KillahError(
-        f"unknown neutralizer {spec!r}: use 'extractive', 'local:<model>' or 'endpoint:<url>[#model]'"
+        f"unknown neutralizer {spec!r}: use 'extractive', 'local:<model>' or "
+        "'endpoint:<url>[#model]'"
     )
 
 

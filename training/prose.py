@@ -20,10 +20,16 @@ from engine.text import word_count, words
 if TYPE_CHECKING:
     from training.curate import CurateConfig
 
-_FOOTNOTE_MARK = re.compile(r"\[(?:\d{1,3}|[*†‡§]|[a-z])\]|\{\d{1,3}\}|(?<=[a-z.,;:!?])[¹²³⁴⁵⁶⁷⁸⁹⁰]+")
+_FOOTNOTE_MARK = re.compile(
+    r"\[(?:\d{1,3}|[*†‡§]|[a-z])\]|\{\d{1,3}\}|(?<=[a-z.,;:!?])[¹²³⁴⁵⁶⁷⁸⁹⁰]+"
+)
 _FOOTNOTE_BODY = re.compile(r"^\s*\[?(footnote|note)\s*\d*[:.\]]", re.IGNORECASE)
-_TOC_TITLE = re.compile(r"^\s*(table of )?contents\.?\s*$|^\s*оглавление\.?\s*$|^\s*содержание\.?\s*$", re.IGNORECASE)
-_CHAPTERISH = re.compile(r"\b(chapter|book|part|letter|stave|глава)\s+([ivxlcdm]+|\d+|[a-z]+)\b", re.IGNORECASE)
+_TOC_TITLE = re.compile(
+    r"^\s*(table of )?contents\.?\s*$|^\s*оглавление\.?\s*$|^\s*содержание\.?\s*$", re.IGNORECASE
+)
+_CHAPTERISH = re.compile(
+    r"\b(chapter|book|part|letter|stave|глава)\s+([ivxlcdm]+|\d+|[a-z]+)\b", re.IGNORECASE
+)
 _PAGE_REF = re.compile(r"(\.{3,}|…)\s*\d+\s*$|\s\d{1,4}\s*$")
 _MATTER = re.compile(
     r"^\s*(preface|introduction|foreword|dedication|acknowledg(e)?ments?|about the author|"
@@ -38,7 +44,9 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _THE_END = re.compile(r"^\s*(the end|finis|конец)\.?\s*$", re.IGNORECASE)
-_MOJIBAKE = re.compile(r"[ÃÂ][\x80-\xBF¡-¿]|â€|Ð[\x80-\xBF]|\ufffd|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MOJIBAKE = re.compile(
+    r"[ÃÂ][\x80-\xBF¡-¿]|â€|Ð[\x80-\xBF]|\ufffd|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+)
 _SENT_END = re.compile(r"[.!?…][\"'”’»)\]]*(?=\s|$)")
 _ALLOWED_PUNCT = set(".,;:!?'\"()-—–…’‘“”«»[]/&*")
 
@@ -103,7 +111,11 @@ def looks_like_heading(text: str) -> bool:
     words = text.split()
     if is_heading(text):
         return True
-    if len(words) > 12 or _SENT_END.search(text.rstrip()[-3:] + " ") or any(q in text for q in "\"“”«»"):
+    if (
+        len(words) > 12
+        or _SENT_END.search(text.rstrip()[-3:] + " ")
+        or any(q in text for q in '"“”«»')
+    ):
         return False
     if text.rstrip().endswith((",", ";", "-", "—", "–")):
         return False
@@ -126,12 +138,18 @@ def strip_non_prose(paras: list[Para], report: Report) -> None:
             p.reason, after_end = "back_matter", True
         elif _TOC_TITLE.match(t):
             p.reason, in_toc, in_matter = "toc", True, False
-        elif in_toc and (looks_like_heading(t) or _PAGE_REF.search(t) or len(_CHAPTERISH.findall(t)) >= 2):
+        elif in_toc and (
+            looks_like_heading(t) or _PAGE_REF.search(t) or len(_CHAPTERISH.findall(t)) >= 2
+        ):
             p.reason = "toc"
         elif len(_CHAPTERISH.findall(t)) >= 3 and len(words) < 25 * len(_CHAPTERISH.findall(t)):
             p.reason = "toc"  # a contents list folded into one paragraph
         elif _MATTER.match(t):
-            p.reason, in_matter, in_toc = ("front_matter" if not body_started else "back_matter"), True, False
+            p.reason, in_matter, in_toc = (
+                ("front_matter" if not body_started else "back_matter"),
+                True,
+                False,
+            )
         elif _BOILERPLATE.search(t) and len(words) < 120:
             p.reason = "front_matter" if not body_started else "back_matter"
         elif looks_like_heading(t):
@@ -192,7 +210,11 @@ def junk_ratio(text: str) -> float:
         has_alpha = any(c.isalpha() for c in core)
         has_digit = any(c.isdigit() for c in core)
         odd = sum(1 for c in core if not (c.isalnum() or c in "'’-"))
-        if (has_alpha and has_digit) or (has_alpha and odd) or (len(core) == 1 and core.isalpha() and core.lower() not in "aio"):
+        if (
+            (has_alpha and has_digit)
+            or (has_alpha and odd)
+            or (len(core) == 1 and core.isalpha() and core.lower() not in "aio")
+        ):
             bad += 1
     return bad / len(tokens)
 
@@ -221,7 +243,9 @@ def quality_problem(text: str, cfg: CurateConfig) -> str | None:
 
 
 def passages(paras: list[Para], min_words: int, min_sentences: int = 2) -> list[list[Para]]:
-    """Runs of kept paragraphs, merged forward until `min_words` and `min_sentences` (dialogue stays)."""
+    """Runs of kept paragraphs, merged forward until `min_words` and `min_sentences`.
+
+    Short paragraphs (dialogue) stay, joined with their neighbours."""
     out: list[list[Para]] = []
     current: list[Para] = []
     for p in paras:

@@ -26,8 +26,12 @@ from engine.progress import ProgressCallback, report_progress
 @dataclass(frozen=True)
 class RegisterConfig:
     run_dir: str = field(default="", metadata={"help": "fit run folder"})
-    name: str | None = field(default=None, metadata={"help": "adapter name (default: the author's)"})
-    author: str | None = field(default=None, metadata={"help": "author (default: from the dataset)"})
+    name: str | None = field(
+        default=None, metadata={"help": "adapter name (default: the author's)"}
+    )
+    author: str | None = field(
+        default=None, metadata={"help": "author (default: from the dataset)"}
+    )
     out: str | None = field(default=None, metadata={"help": "adapters folder (default: the app's)"})
 
 
@@ -62,13 +66,38 @@ def build_metadata(run_dir: Path, lm, author: str | None, name: str) -> dict:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "base_model": {**base_identity(lm), "source_sha256": getattr(lm, "source_sha256", None)},
         "task": "restyle",
-        "corpus": {k: curation.get(k) for k in ("files", "words_in", "words_out", "tokens_estimate", "sections", "dropped")},
-        "dataset": {k: dataset.get(k) for k in ("train", "valid", "test", "train_chunks", "variants", "words")},
-        "training": {**{k: plan.get(k) for k in (
-            "rank", "scale", "dropout", "keys", "num_layers", "learning_rate", "iters", "batch_size",
-            "grad_accumulation_steps", "max_seq_length", "grad_checkpoint", "seed", "notes")},
-            "steps": fit.get("step"), "final_train_loss": fit.get("final_train_loss"),
-            "val_losses": fit.get("val_losses"), "tokens_per_second": fit.get("train_tokens_per_second")},
+        "corpus": {
+            k: curation.get(k)
+            for k in ("files", "words_in", "words_out", "tokens_estimate", "sections", "dropped")
+        },
+        "dataset": {
+            k: dataset.get(k)
+            for k in ("train", "valid", "test", "train_chunks", "variants", "words")
+        },
+        "training": {
+            **{
+                k: plan.get(k)
+                for k in (
+                    "rank",
+                    "scale",
+                    "dropout",
+                    "keys",
+                    "num_layers",
+                    "learning_rate",
+                    "iters",
+                    "batch_size",
+                    "grad_accumulation_steps",
+                    "max_seq_length",
+                    "grad_checkpoint",
+                    "seed",
+                    "notes",
+                )
+            },
+            "steps": fit.get("step"),
+            "final_train_loss": fit.get("final_train_loss"),
+            "val_losses": fit.get("val_losses"),
+            "tokens_per_second": fit.get("train_tokens_per_second"),
+        },
         "augment": dataset.get("augment") or {},
         "perturbation": dataset.get("perturbation") or {"input_noise": 0.0, "seed": 0},
         "evaluation": report,
@@ -77,7 +106,13 @@ def build_metadata(run_dir: Path, lm, author: str | None, name: str) -> dict:
 
 def run(cfg: RegisterConfig, progress: ProgressCallback | None = None, lm=None) -> dict:
     from engine import paths
-    from engine.adapters import ADAPTER_CONFIG, ADAPTER_METADATA, ADAPTER_WEIGHTS, AdapterStack, load_adapter
+    from engine.adapters import (
+        ADAPTER_CONFIG,
+        ADAPTER_METADATA,
+        ADAPTER_WEIGHTS,
+        AdapterStack,
+        load_adapter,
+    )
     from engine.atomic import staging_dir
     from engine.models import load_model
     from training.curate import slug
@@ -95,7 +130,9 @@ def run(cfg: RegisterConfig, progress: ProgressCallback | None = None, lm=None) 
     with staging_dir(target) as tmp:
         shutil.copyfile(run_dir / ADAPTER_WEIGHTS, tmp / ADAPTER_WEIGHTS)
         shutil.copyfile(run_dir / ADAPTER_CONFIG, tmp / ADAPTER_CONFIG)
-        (tmp / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        (tmp / ADAPTER_METADATA).write_text(
+            json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
         AdapterStack.for_model(lm, [load_adapter(tmp)])  # refuse to register what will not load
     report_progress(progress, "register", 1, 1)
     return {"adapter": str(target), "metadata": metadata}

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_options(st)
 
     se = sub.add_parser("search", help="search paragraphs (full text, or --semantic)")
-    se.add_argument("query")
+    se.add_argument("query", help="words to find (full text), or a passage (--semantic)")
     se.add_argument("--semantic", action="store_true",
                     help="rank by embedding cosine instead of FTS5")
     se.add_argument("-k", type=bounded_int(1, MAX_K), default=10,

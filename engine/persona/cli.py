@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="index database (default: the per-user index.sqlite)")
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="make a persona from one or more folders (indexes them)")
-    create.add_argument("name")
+    create.add_argument("name", help="the persona's name")
     create.add_argument("--folder", action="append", required=True, metavar="PATH",
                         help="a folder of your writing (repeatable)")
     create.add_argument("--exclude", action="append", default=[], metavar="GLOB",
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list personas")
     add_output_options(ls)
     show = sub.add_parser("show", help="a persona's folders, documents and style profile")
-    show.add_argument("name")
+    show.add_argument("name", help="the persona's name")
     add_output_options(show)
     return parser
 

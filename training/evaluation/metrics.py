@@ -180,6 +180,8 @@ def passage_metrics(
     return out
 
 
-def summarize(per_passage: dict[str, np.ndarray], seed: int = 0, n_boot: int = 2000) -> dict[str, Estimate]:
+def summarize(
+    per_passage: dict[str, np.ndarray], seed: int = 0, n_boot: int = 2000
+) -> dict[str, Estimate]:
     """Mean and bootstrap 95% interval of every metric (same resampling seed for all)."""
     return {k: bootstrap_ci(v, n_boot=n_boot, seed=seed) for k, v in per_passage.items()}
