@@ -256,10 +256,6 @@ class PromptSettings:
         "help": "the prompt format of the task adapter serving this mode ('' = the base frames)"})
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 def build(mode: str, text: str, exemplars: Sequence[str] = (),
           settings: PromptSettings = PromptSettings(), memory: str = "", **kwargs) -> Prompt:
     """The prompt for any mode: MODES, or 'restyle' (kwargs: author, word_count) for the harness.
@@ -280,15 +276,15 @@ def build(mode: str, text: str, exemplars: Sequence[str] = (),
                                      memory=memory)
     if mode == "like_me":
         if settings.author:
-            return restyle_prompt(text, settings.author, _words(text), exemplars,
+            return restyle_prompt(text, settings.author, word_count(text), exemplars,
                                   perturbation=settings.perturbation, memory=memory)
         return rephrase_prompt(text, exemplars=exemplars, memory=memory)
     if mode == "story":
         return story_prompt(text, exemplars=exemplars, memory=memory, **kwargs)
     if mode == "restyle":
         author = kwargs.pop("author", None) or settings.author or "the author"
-        word_count = kwargs.pop("word_count", None) or _words(text)
-        return restyle_prompt(text, author, word_count, exemplars,
+        words = kwargs.pop("word_count", None) or word_count(text)
+        return restyle_prompt(text, author, words, exemplars,
                               perturbation=settings.perturbation, memory=memory, **kwargs)
     raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
 
@@ -302,7 +298,7 @@ def max_tokens(mode: str, text: str = "", requested: int | None = None) -> int:
     """
     if mode in REWRITE_MODES:
         factor = REWRITE_LENGTH.get(mode, 2.0)
-        return int(16 + _words(text) * factor * REWRITE_TOKENS_PER_WORD)
+        return int(16 + word_count(text) * factor * REWRITE_TOKENS_PER_WORD)
     if mode in DEFAULT_TOKENS:
         return int(requested or DEFAULT_TOKENS[mode])
     raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -314,7 +310,7 @@ def rewrite_problem(mode: str, text: str) -> str:
         return f"unknown mode {mode!r}: choose one of {', '.join(REWRITE_MODES)}"
     if not text.strip():
         return "nothing to rewrite: the text is empty"
-    if _words(text) > MAX_REWRITE_WORDS:
+    if word_count(text) > MAX_REWRITE_WORDS:
         return f"the text is too long to rewrite (over {MAX_REWRITE_WORDS} words): take less"
     return ""
 
@@ -353,5 +349,5 @@ def context_budget(before_cursor: str, note: str, context_chars: int) -> Context
     seen = before_cursor[-context_chars:] if context_chars > 0 else ""
     if len(seen) < len(before_cursor):  # a word cut at the edge is not seen whole
         seen = seen.split(None, 1)[1] if len(seen.split(None, 1)) > 1 else ""
-    return ContextBudget(_words(before_cursor), _words(seen), _words(note),
-                         _words(memory_seen(note)))
+    return ContextBudget(word_count(before_cursor), word_count(seen), word_count(note),
+                         word_count(memory_seen(note)))
