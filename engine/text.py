@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+_WORD_PIECE = re.compile(r"\S*\w\S*")  # a whitespace-separated piece with a letter or digit
 _SENTENCE_RE = re.compile(r"[^.!?…]*(?:[.!?…]+[\"'”’»)\]]*|$)")
 
 # Tokens per word of prose under the bundled Gemma 3 tokenizer, counted with `word_count`.
@@ -40,8 +41,13 @@ def words(text: str) -> list[str]:
 
 
 def word_count(text: str) -> int:
-    """How many `words` the text has (punctuation and dashes are not words)."""
-    return len(WORD_RE.findall(text))
+    """Words as a writer counts them: whitespace-separated pieces with a letter or digit.
+
+    "well-known" and "isn't" are one word each; a spaced dash or "***" is none. This is
+    the length every stage measures (prompts' "N words", chunk and passage sizes,
+    curation budgets, the editor's status bar); `words` is the token list for metrics.
+    """
+    return len(_WORD_PIECE.findall(text))
 
 
 def sentences(text: str) -> list[str]:

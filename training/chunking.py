@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from engine.text import WORD_RE, word_count
+from engine.text import word_count
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -133,12 +133,11 @@ def _split_long(sentence: Sentence, max_words: int) -> list[Sentence]:
     if current:
         pieces.append(" ".join(current))
     out = []
-    for piece in pieces:  # cut before every max_words-th word, so no part has more
-        starts = [m.start() for m in WORD_RE.finditer(piece)]
-        bounds = [0, *starts[max_words::max_words], len(piece)]
-        for a, b in zip(bounds, bounds[1:]):
-            if part := piece[a:b].strip():
-                out.append(Sentence(part, sentence.paragraph, word_count(part)))
+    for piece in pieces:
+        words = piece.split()
+        for i in range(0, len(words), max_words):
+            part = " ".join(words[i : i + max_words])
+            out.append(Sentence(part, sentence.paragraph, word_count(part)))
     return out
 
 

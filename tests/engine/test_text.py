@@ -15,7 +15,9 @@ def test_words_keep_inner_apostrophes_and_skip_punctuation():
     text = "It’s a truth — universally acknowledged, isn't it? Room 101."
     assert words(text) == ["it's", "a", "truth", "universally", "acknowledged", "isn't", "it",
                            "room", "101"]
-    assert word_count(text) == 9 and word_count("") == 0 and word_count(" — ... ") == 0
+    assert word_count(text) == 9 and word_count("") == 0 and word_count(" — ... *** ") == 0
+    assert word_count("a well-known fact,\nsaid—she") == 4  # what a writer counts
+    assert word_count(text) == len([t for t in text.split() if t != "—"])
 
 
 def test_sentences_end_at_terminal_punctuation_and_closing_quotes():
