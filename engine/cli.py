@@ -156,7 +156,7 @@ def continue_main(argv: list[str]) -> int:
         raise KillahError(f"{args.file} is empty: nothing to continue")
     options = sampling_from_args(args)
     lm = load_from_args(args)
-    active = style.open(lm, progress=clikit.log)
+    active = style.open(lm, progress=clikit.log_progress)
     context = text[-args.context_chars:]
     result = _stream_to_stdout(lm, active.prompt("continue", context), options, args.json,
                                transforms=active.transforms("continue"))
@@ -197,7 +197,7 @@ def rephrase_main(argv: list[str]) -> int:
 
     options = sampling_from_args(args)
     lm = load_from_args(args)
-    active = style.open(lm, progress=clikit.log)
+    active = style.open(lm, progress=clikit.log_progress)
     if not active.offers(args.mode):
         raise KillahError(f"--mode {args.mode} needs --persona (with --exemplars > 0) or a style --adapter")
     prompt, transforms = active.prompt(args.mode, text), active.transforms(args.mode)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 from engine import tasks
 from engine.errors import KillahError
 from engine.perturb import PerturbationSettings
+from engine.progress import ProgressCallback, report_progress
 
 DEFAULT_STRENGTH = 0.25  # the user's default persona strength: the measured default steering
 DEFAULT_EXEMPLARS = 3
@@ -186,7 +187,7 @@ class Style:
         return cls(**{k: v for k, v in d.items() if k in known and v is not None})
 
     # -- opening it ---------------------------------------------------------------------
-    def open(self, lm=None, store=None, progress: Callable[[str], None] | None = None
+    def open(self, lm=None, store=None, progress: ProgressCallback | None = None
              ) -> ActiveStyle:
         """Load what this style needs for `lm`: adapters (validated), persona, steering vectors.
 
@@ -197,7 +198,10 @@ class Style:
             return ActiveStyle(self)
         if lm is None:
             raise KillahError("a persona or adapters need the model: it is not loaded yet")
-        say = progress or (lambda _m: None)
+
+        def say(message: str) -> None:
+            report_progress(progress, "style", message=message)
+
         persona = profile = None
         if self.persona:
             from engine.persona import PersonaConditioning, PersonaStrengths
