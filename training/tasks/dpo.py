@@ -88,7 +88,7 @@ def run(args) -> dict:
     from engine import atomic
     from engine.adapters import ADAPTER_CONFIG, ADAPTER_WEIGHTS
     from engine.models import load_model
-    from training.fit import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
+    from training.checkpoint import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
 
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -159,7 +159,8 @@ def run(args) -> dict:
         weights = dict(tree_flatten(model.trainable_parameters()))
     finally:
         remove_lora_layers(model)  # the loaded model is shared: leave it as it was
-    mx.save_safetensors(str(run_dir / ADAPTER_WEIGHTS), weights)
+    with atomic.writing(run_dir / ADAPTER_WEIGHTS) as tmp:
+        mx.save_safetensors(str(tmp), weights)
     atomic.write_json(run_dir / ADAPTER_CONFIG, config)
     summary = {"status": "done", "step": args.iters, "pairs": len(pairs), "beta": args.beta,
                "learning_rate": args.learning_rate, "batch_size": args.batch_size, "resumed_from": start,

@@ -90,7 +90,7 @@ def _sentences(text: str) -> list[str]:
 
 def lamp_candidates(path: Path, min_words: int = 6, max_words: int = 45) -> Iterator[Pair]:
     """LAMP draft -> writer edit, aligned sentence by sentence (char 3-gram Jaccard)."""
-    from training.neutralize import _jaccard_matrix
+    from training.neutralizers import _jaccard_matrix
 
     with open(path, encoding="utf-8") as f:
         for line in f:
