@@ -32,9 +32,6 @@ from engine.errors import KillahError
 
 T = TypeVar("T")
 
-_CLI_ONLY = ("config", "json")  # parser options that are not settings
-
-
 def _strip_optional(tp):
     """X | None -> X."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
@@ -99,12 +96,18 @@ def add_options(parser: argparse.ArgumentParser, cls, section: str = "",
                             help=_help(f))
 
 
-def cli_values(args: argparse.Namespace | Mapping | None) -> dict:
-    """The options given on a command line, nested by section ("fit.iters" -> fit: iters)."""
+def cli_values(args: argparse.Namespace | Mapping | None, cls=None) -> dict:
+    """The options given on a command line, nested by section ("fit.iters" -> fit: iters).
+
+    With `cls`, parser entries that are not its fields (-c, --json, a sub-command's
+    name) are left out.
+    """
     flat = vars(args) if isinstance(args, argparse.Namespace) else dict(args or {})
+    names = {f.name for f in dataclasses.fields(cls)} if cls is not None else None
     out: dict = {}
     for key, value in flat.items():
-        if key in _CLI_ONLY or value is None or value == []:
+        if value is None or value == [] or (names is not None
+                                            and key.split(".")[0] not in names):
             continue
         *path, name = key.split(".")
         node = out
@@ -192,7 +195,7 @@ def build(cls: type[T], values: Mapping, source: str = "options") -> T:
 def resolve(cls: type[T], cli: argparse.Namespace | Mapping | None = None,
             yaml_path: str | Path | None = None) -> T:
     """Defaults, then the YAML file, then the command line (highest): one config."""
-    values = _merge(load_yaml(yaml_path), cli_values(cli))
+    values = _merge(load_yaml(yaml_path), cli_values(cli, cls))
     return build(cls, values, f"config file {yaml_path}" if yaml_path else "options")
 
 

@@ -94,3 +94,20 @@ def test_the_pipeline_wires_each_stage_into_one_work_folder(tmp_path):
     assert stages["register"].name == "mine" and stages["dataset"].author == "Jane Austen"
     for stage, wired in WIRED.items():
         assert set(wired) <= {f.name for f in dataclasses.fields(pipeline.SECTIONS[stage])}
+
+
+def test_eval_style_is_generated_from_its_config(tmp_path):
+    from training.config import from_args
+    from training.evaluation.cli import build_parser
+    from training.evaluation.report import StyleEvalConfig
+
+    args = build_parser().parse_args([
+        "style", "--author-dir", str(tmp_path), "--conditions", "base, exemplars,lora:x", "-n", "3",
+        "--min-p", "0.1", "--repetition-penalty", "1.3", "--no-perplexity", "--batch", "2"])
+    cfg = from_args(StyleEvalConfig, args)
+    assert cfg.conditions == ("base", "exemplars", "lora:x") and cfg.n == 3
+    assert (cfg.min_p, cfg.repetition_penalty) == (0.1, 1.3)  # reachable from the command line
+    assert (cfg.perplexity, cfg.batch_size) == (False, 2)
+    with pytest.raises(KillahError, match="-n must be at least 1"):
+        from_args(StyleEvalConfig, build_parser().parse_args(
+            ["style", "--author-dir", str(tmp_path), "-n", "0"]))
