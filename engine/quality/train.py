@@ -1,7 +1,7 @@
 """`python -m engine.quality.train`: fit the WQRM on LAMP human judgements and ship it.
 
 Steps (all deterministic for a given --seed):
-1. load ../shared/data/quality_pairs and split it by source group (engine.quality.data);
+1. load DATA_DIR/quality_pairs (--data; not shipped) and split it by source group (engine.quality.data);
 2. build the general style profile from the training split's writer edits;
 3. features for every text: MiniLM paragraph embedding, sentence embeddings, metrics
    (cached by text hash in --cache, so a re-run only embeds new texts);
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,16 +35,16 @@ from engine.quality.profile import StyleProfile
 from engine.quality.scorer import SCORER_FORMAT, LearnedScorer, metric_vector
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "quality_pairs"
 FEATURE_VERSION = "1"
 QUANTILES = 21
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    data: str = field(default=str(DEFAULT_DATA), metadata={"help": "folder of LAMP quality_pairs JSONL files"})
+    data: str | None = field(default=None, metadata={"help": "folder of LAMP quality_pairs JSONL files "
+                                                             "(DATA_DIR/quality_pairs; required)"})
     out: str = field(default=str(WQRM_DIR), metadata={"help": "where scorer.json, composite.json, ... go"})
-    cache: str | None = field(default=None, metadata={"help": "feature cache file (default: runs/wqrm-features.pkl)"})
+    cache: str | None = field(default=None, metadata={"help": "feature cache file (default: runs/wqrm-features.npz)"})
     seed: int = field(default=0, metadata={"help": "seed for the split and the folds"})
     heldout_fraction: float = field(default=qdata.HELDOUT_FRACTION, metadata={"help": "share of source groups held out"})
     c: float = field(default=0.05, metadata={"help": "inverse L2 strength of the logistic scorer"})
@@ -65,7 +64,7 @@ def _key(text: str) -> str:
 
 
 class FeatureCache:
-    """text -> paragraph embedding (and, optionally, sentence embeddings); one pickle file.
+    """text -> paragraph embedding (and, optionally, sentence embeddings); one .npz file (data only).
 
     Saved after every chunk, so an interrupted run resumes where it stopped.
     """
@@ -75,12 +74,27 @@ class FeatureCache:
         self.paragraphs: dict[str, np.ndarray] = {}
         self.sentence_rows: dict[str, np.ndarray] = {}
         if path and path.exists():
-            with path.open("rb") as f:
-                self.paragraphs, self.sentence_rows = pickle.load(f)
+            with np.load(path, allow_pickle=False) as z:
+                self.paragraphs = dict(zip(z["p_keys"].tolist(), z["p_vecs"]))
+                ends = np.cumsum(z["s_counts"])
+                rows = np.split(z["s_vecs"], ends[:-1]) if len(ends) else []
+                self.sentence_rows = dict(zip(z["s_keys"].tolist(), rows))
 
     def _save(self) -> None:
-        if self.path:
-            write_bytes(self.path, pickle.dumps((self.paragraphs, self.sentence_rows), protocol=pickle.HIGHEST_PROTOCOL))
+        if not self.path:
+            return
+        import io
+
+        p, s = self.paragraphs, self.sentence_rows
+        buf = io.BytesIO()
+        np.savez(buf, p_keys=np.array(list(p), dtype="U64"),
+                 p_vecs=(np.stack(list(p.values())).astype(np.float32) if p
+                         else np.zeros((0, 0), np.float32)),
+                 s_keys=np.array(list(s), dtype="U64"),
+                 s_counts=np.array([len(v) for v in s.values()], dtype=np.int64),
+                 s_vecs=(np.concatenate(list(s.values())).astype(np.float32) if s
+                         else np.zeros((0, 0), np.float32)))
+        write_bytes(self.path, buf.getvalue())
 
     def fill(self, texts: Sequence[str], with_sentences: bool = False,
              progress: ProgressCallback | None = None) -> None:
@@ -200,7 +214,7 @@ def run(cfg: TrainConfig, progress: ProgressCallback | None = None) -> dict:
     profile = StyleProfile.from_texts(
         [p.better for p in split.train_pairs if p.source == "writer_edit"], name="general", seed=cfg.seed
     )
-    cache = FeatureCache(Path(cfg.cache) if cfg.cache else runs_dir() / "wqrm-features.pkl")
+    cache = FeatureCache(Path(cfg.cache) if cfg.cache else runs_dir() / "wqrm-features.npz")
     cache.fill(texts, cfg.sentence_features, progress)
 
     ref_group = {r: groups.get(r) for r in profile.references}
@@ -360,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     cfg = TrainConfig(**{k: v for k, v in vars(args).items()})
+    if not cfg.data:
+        print("train: error: give --data DATA_DIR/quality_pairs (the LAMP data is not shipped)",
+              file=sys.stderr)
+        return 2
     try:
         summary = run(cfg, progress=lambda p: clikit.log(json.dumps(p.to_dict(), default=str)))
     except KillahError as e:

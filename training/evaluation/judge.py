@@ -5,8 +5,8 @@ and held-out works (never chunks of one work on both sides); passages of
 150-300 words are cut on sentence boundaries, stylometric features are
 extracted (see features.py) and a linear SVM is fitted, with sigmoid
 calibration so its probabilities mean something. Trained judges are cached
-with joblib under the models folder, keyed by a hash of their training files
-and settings.
+as data (JSON + npz, hash-checked; judge_store.py) under the models folder,
+keyed by a hash of their training files and settings.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ from typing import Sequence
 
 import numpy as np
 
-from engine import atomic, paths
+from engine import paths
 from engine.errors import KillahError
 from engine.progress import ProgressCallback, report_progress
 from training.chunking import chunk_text, detect_lang
+from training.evaluation import judge_store
 from training.evaluation.features import make_features, preprocess
+from training.evaluation.judge_store import CalibratedLinear
 
-JUDGE_VERSION = "judge-v3"
+JUDGE_VERSION = "judge-v4"  # v4: stored as JSON + npz, not pickle
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,8 @@ class Judge:
     """A trained attribution model over a fixed list of authors."""
 
     authors: list[str]
-    pipeline: object  # sklearn Pipeline: features -> calibrated LinearSVC
+    features: object  # make_features(): text -> sparse TF-IDF rows
+    model: CalibratedLinear  # rows -> calibrated probabilities
     config: JudgeConfig
     lang: str
     key: str = ""
@@ -238,8 +241,8 @@ class Judge:
         """(n, K) probabilities; columns follow self.authors."""
         if not texts:
             return np.zeros((0, len(self.authors)))
-        proba = self.pipeline.predict_proba(list(texts))
-        order = [list(self.pipeline.classes_).index(a) for a in self.authors]
+        proba = self.model.predict_proba(self.features.transform(list(texts)))
+        order = [self.model.classes.index(a) for a in self.authors]
         return proba[:, order]
 
     def predict(self, texts: Sequence[str]) -> list[str]:
@@ -282,6 +285,7 @@ def _training_key(splits: dict[str, AuthorSplit], config: JudgeConfig, lang: str
 
 
 def _fit(texts: list[str], labels: list[str], config: JudgeConfig, lang: str):
+    """(fitted features, CalibratedLinear) from labelled passages."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC
@@ -291,7 +295,8 @@ def _fit(texts: list[str], labels: list[str], config: JudgeConfig, lang: str):
     pipeline = Pipeline(
         [("features", make_features(lang, config.mask_names, config.max_features)), ("clf", clf)]
     )
-    return pipeline.fit(texts, labels)
+    pipeline.fit(texts, labels)
+    return pipeline.named_steps["features"], CalibratedLinear.from_sklearn(pipeline.named_steps["clf"])
 
 
 def train_judge(
@@ -307,13 +312,17 @@ def train_judge(
     first = next(iter(splits.values())).train[0]
     lang = detect_lang(_read(first))
     key = _training_key(splits, config, lang)
-    path = paths.models_dir() / "judges" / f"{JUDGE_VERSION}-{key}.joblib"
-    if cache and path.exists():
-        import joblib
-
-        judge = joblib.load(path)
-        judge.splits = splits
-        return judge
+    folder = paths.models_dir() / "judges" / f"{JUDGE_VERSION}-{key}"
+    if cache:
+        stored, why = judge_store.load(folder, make_features)
+        if stored is not None and stored.model.classes != sorted(splits):
+            stored, why = None, "its authors differ"
+        if stored is not None:
+            gate = OrderGate(stored.gate_table, stored.gate_lo, stored.gate_hi)
+            return Judge(sorted(splits), stored.features, stored.model, config, lang, key, splits,
+                         gate)
+        if why != "not cached":
+            report_progress(progress, "judge", message=f"fitting the judge again: {why}")
     texts: list[str] = []
     labels: list[str] = []
     for name, split in splits.items():
@@ -326,17 +335,14 @@ def train_judge(
     if missing:
         raise KillahError(f"no training passages of {config.min_words}+ words for: {missing}")
     report_progress(progress, "judge", message=f"fitting on {len(texts)} passages")
-    pipeline = _fit(texts, labels, config, lang)
+    features, model = _fit(texts, labels, config, lang)
     report_progress(progress, "judge", message="word-order gate")
-    judge = Judge(sorted(splits), pipeline, config, lang, key, splits, build_gate(splits, config))
+    gate = build_gate(splits, config)
+    judge = Judge(sorted(splits), features, model, config, lang, key, splits, gate)
     if cache:
-        import io
-
-        import joblib
-
-        buf = io.BytesIO()
-        joblib.dump(judge, buf)
-        atomic.write_bytes(path, buf.getvalue())
+        meta = {"judge_version": JUDGE_VERSION, "key": key, "lang": lang, "authors": judge.authors,
+                "config": asdict(config), "gate": {"lo": gate.lo, "hi": gate.hi}}
+        judge_store.save(folder, meta, features, model, gate.table)
     return judge
 
 
