@@ -7,8 +7,9 @@ A spec is one of:
 - a local .gguf file;
 - a Hugging Face repo id ("mlx-community/...") when the user is online.
 
-GGUF files are converted once: transformers' GGUF loader dequantizes them, and
-mlx-lm's `convert` writes an MLX folder under the models folder. Conversion is
+GGUF files are converted once: engine.gguf_convert dequantizes them with gguf-py
+(numpy, no torch) into a float32 Hugging Face-format folder, and mlx-lm's `convert`
+writes an MLX folder under the models folder. Conversion is
 atomic (a staging folder renamed into place) and verified: the source's sha256
 is recorded in `killah.json` in the converted folder, and the folder's name
 carries it, so a changed source is converted afresh.
@@ -270,14 +271,16 @@ def _prepare_gguf(path: Path, dtype: str, progress: ProgressCallback | None, mod
 def _convert_gguf(
     gguf: Path, sha: str, dtype: str, target: Path, progress: ProgressCallback | None, model_id: str
 ) -> Path:
-    """GGUF -> (transformers dequantize) -> HF float32 folder -> (mlx_lm convert) -> MLX folder."""
+    """GGUF -> (gguf-py dequantize, engine.gguf_convert) -> HF float32 folder -> (mlx_lm convert) -> MLX."""
     _check_writable(target.parent)
     _check_gguf_header(gguf)
     try:
         with atomic.staging_dir(target) as staging:
             hf_dir = staging / "hf"
-            report_progress(progress, "model", message=f"dequantizing {gguf.name} (transformers GGUF loader)")
-            _gguf_to_hf(gguf, hf_dir)
+            report_progress(progress, "model", message=f"dequantizing {gguf.name}")
+            from engine.gguf_convert import gguf_to_hf
+
+            gguf_to_hf(gguf, hf_dir)
             report_progress(progress, "model", message=f"converting to MLX ({dtype})")
             mlx_dir = staging / "mlx"
             _hf_to_mlx(hf_dir, mlx_dir, dtype)
@@ -299,7 +302,7 @@ def _convert_gguf(
         raise
     except OSError as e:
         raise ModelConversionError(f"cannot write the converted model to {target}: {e}") from e
-    except Exception as e:  # noqa: BLE001 - transformers/gguf raise many kinds
+    except Exception as e:  # noqa: BLE001 - gguf/transformers/mlx-lm raise many kinds
         raise ModelConversionError(f"cannot convert {gguf.name}: {type(e).__name__}: {e}") from e
     return target
 
@@ -322,32 +325,6 @@ def _check_gguf_header(gguf: Path) -> None:
         raise ModelConversionError(
             f"{gguf} is truncated: {size} bytes, its header describes {expected}"
         )
-
-
-def _gguf_to_hf(gguf: Path, out: Path) -> None:
-    import torch
-    from safetensors.torch import save_file
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
-    )
-    out.mkdir(parents=True)
-    # save_pretrained refuses GGUF-quantized models; the state dict is plain float32.
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    if model.config.tie_word_embeddings:
-        state.pop("lm_head.weight", None)
-    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
-    config = model.config.to_dict()
-    config.pop("quantization_config", None)
-    rope = config.get("rope_parameters")
-    if isinstance(rope, dict) and "rope_theta" not in config and "rope_theta" in rope:
-        config["rope_theta"] = rope["rope_theta"]  # transformers 5 nests it; mlx-lm reads it flat
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    tokenizer.save_pretrained(str(out))
-    del model, state
 
 
 def _hf_to_mlx(hf_dir: Path, mlx_dir: Path, dtype: str) -> None:
