@@ -14,10 +14,10 @@ ARGS = ["--min-words", "60", "--max-words", "120", "--judge-train-per-author", "
 
 
 @pytest.fixture(scope="module")
-def candidates(shared_data, tmp_path_factory):
+def candidates(reference, tmp_path_factory):
     root = tmp_path_factory.mktemp("candidates")
     for a in ("austen", "melville", "wilde"):
-        (root / a).symlink_to(shared_data / "corpora/en" / a)
+        (root / a).symlink_to(reference / "en" / a)
     return root
 
 
@@ -77,3 +77,46 @@ def test_author_dir_points_at_any_folder_of_works(candidates, tmp_path):
     assert set(cands) == {"austen", "melville", "wilde", "someone"}
     with pytest.raises(KillahError, match="author folder not found"):
         resolve_target(None, str(tmp_path / "missing"), str(candidates))
+
+
+def test_the_shipped_reference_authors_are_the_default_candidates(tmp_path):
+    from engine.errors import KillahError
+    from training.evaluation.reference import REFERENCE_DIR, reference_authors
+    from training.evaluation.runner import resolve_target
+
+    en, ru = reference_authors("en"), reference_authors("ru")
+    assert len(en) == 11 and len(ru) == 6
+    assert not {"conrad", "bronte_charlotte", "gorky"} & (set(en) | set(ru))  # held out for reporting
+    name, folder, cands = resolve_target(None, "austen", None)  # a shipped author by name
+    assert name == "austen" and folder == REFERENCE_DIR / "en" / "austen" and cands == en
+    assert resolve_target("chekhov", None, None)[2] == ru  # --author alone: the same
+    mine = tmp_path / "my-writing"
+    mine.mkdir()
+    (mine / "story.txt").write_text("Вечером мы долго сидели на террасе и молчали.\n" * 20, "utf-8")
+    name, folder, cands = resolve_target(None, str(mine), None)  # the language picks the set
+    assert name == "my-writing" and cands == {**ru, "my-writing": mine}
+    (mine / "story.txt").unlink()
+    with pytest.raises(KillahError, match="no .txt works"):
+        resolve_target(None, str(mine), None)
+    with pytest.raises(KillahError, match="nor a shipped reference author: austen, carroll"):
+        resolve_target(None, "austenn", None)
+
+
+def test_eval_style_on_a_users_folder_against_the_shipped_authors(tiny_model_dir, tmp_path, capsys):
+    """`killah eval style --author-dir FOLDER`: the judge chooses among the shipped authors + FOLDER."""
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "text" / "lady_susan.txt").read_text("utf-8")
+    mine = tmp_path / "letters"
+    mine.mkdir()
+    third = len(text) // 3
+    for i in range(3):
+        (mine / f"part{i}.txt").write_text(text[i * third:(i + 1) * third], "utf-8")
+    argv = ["style", "--author-dir", str(mine), "--conditions", "base", "-n", "2", "--json",
+            "--model", str(tiny_model_dir), "--no-perplexity", "--min-words", "60",
+            "--max-words", "120", "--judge-train-per-author", "20"]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["author"] == "letters" and data["n"] == 2
+    assert len(data["candidates"]) == 12 and {"letters", "austen", "poe"} <= set(data["candidates"])
+    assert set(data["rows"]) == {REAL, "base"}

@@ -1,8 +1,12 @@
 """`killah eval`: style evaluation from the command line.
 
-    killah eval style --author austen --conditions base,exemplars,lora:my-austen -n 20
-    killah eval style --author-dir ../shared/data/heldout/en/conrad --conditions base --json
+    killah eval style --author-dir austen --conditions base,exemplars,lora:my-austen -n 20
+    killah eval style --author-dir ~/Documents/Writing --conditions base --json
     killah eval judge --lang en --authors austen,dickens,twain,conan_doyle --json
+
+The target is a folder of .txt works (or a shipped reference author by name); the judge's
+candidates are the shipped reference authors of the target's language (resources/reference)
+unless --candidates names a folder of author folders.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     judge = sub.add_parser("judge", help="train (or load) the authorship judge and report its "
                                          "accuracy on held-out works")
-    judge.add_argument("--lang", default="en", help="en or ru: the shared corpora of that language")
+    judge.add_argument("--lang", default="en",
+                       help="en or ru: the shipped reference authors of that language")
     judge.add_argument("--candidates", help="folder of author folders (instead of --lang)")
     judge.add_argument("--authors", help="comma-separated subset of the candidate authors")
     judge.add_argument("--train-per-author", type=int, default=None,
@@ -56,10 +61,14 @@ def _judge(args) -> int:
     from dataclasses import asdict, replace
 
     from training.evaluation.judge import evaluate_judge, list_authors, train_judge
-    from training.evaluation.runner import CORPORA
+    from training.evaluation.reference import reference_authors, reference_root
 
-    folder = Path(args.candidates).expanduser() if args.candidates else CORPORA / args.lang
-    authors = list_authors(folder)
+    if args.candidates:
+        folder = Path(args.candidates).expanduser()
+        authors = list_authors(folder)
+    else:
+        folder = reference_root(args.lang)
+        authors = reference_authors(args.lang)
     if args.authors:
         wanted = [a for a in args.authors.split(",") if a]
         missing = [a for a in wanted if a not in authors]

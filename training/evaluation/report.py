@@ -19,12 +19,14 @@ from training.evaluation.judge import JudgeConfig
 @dataclass(frozen=True)
 class StyleEvalConfig:
     author: str | None = field(default=None, metadata={
-        "help": "the target author's folder name among the candidate corpora"})
+        "help": "the target's name in the report (default: the folder's name); alone, one of "
+                "--candidates or a shipped reference author"})
     author_dir: str | None = field(default=None, metadata={
-        "help": "any folder of .txt works of the target author"})
+        "help": "the target: a folder of .txt works, or the name of a shipped reference author "
+                "(e.g. austen, chekhov)"})
     candidates: str | None = field(default=None, metadata={
         "help": "folder of candidate author folders the judge chooses among "
-                "(default: the corpora of the same language)"})
+                "(default: the shipped reference authors of the target's language)"})
     conditions: tuple[str, ...] = field(default=("base",), metadata={
         "split": ",", "help": "comma-separated: base, exemplars, steering[:S], both[:S] "
         "(exemplars + steering at strength S), lora:<adapter dir or name> (default: base)"})
@@ -59,8 +61,8 @@ class StyleEvalConfig:
         if self.batch_size < 1:
             raise KillahError(f"--batch must be at least 1, got {self.batch_size}")
         if not self.author and not self.author_dir:
-            raise KillahError("name an author (--author NAME) or a folder of works "
-                              "(--author-dir PATH)")
+            raise KillahError("name the target: --author-dir FOLDER (or a shipped reference "
+                              "author)")
 
     def judge_config(self) -> JudgeConfig:
         return JudgeConfig(min_words=self.min_words, max_words=self.max_words,

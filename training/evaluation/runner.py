@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -35,9 +34,6 @@ from training.evaluation.report import Report, StyleEvalConfig
 
 Condition = Callable[[str, int], str]
 REAL = "real (ceiling)"
-# The shared corpora beside the repository (KILLAH_CORPORA points elsewhere).
-CORPORA = Path(os.environ.get("KILLAH_CORPORA")
-               or Path(__file__).resolve().parents[3] / "shared" / "data" / "corpora")
 
 AUTHOR_NAMES = {
     "austen": "Jane Austen", "dickens": "Charles Dickens", "twain": "Mark Twain",
@@ -59,32 +55,30 @@ def display_name(author: str) -> str:
 
 def resolve_target(author: str | None, author_dir: str | None, candidates: str | None
                    ) -> tuple[str, Path, dict[str, Path]]:
-    """(target name, its folder, candidate authors incl. the target: name -> folder)."""
+    """(target name, its folder, candidate authors incl. the target: name -> folder).
+
+    The target is `author_dir` (a folder of .txt works, or the name of a shipped
+    reference author; `author` alone names a shipped one too). The candidates are
+    the author folders in `candidates`, or the shipped reference authors of the
+    target's language (training/evaluation/reference.py).
+    """
+    from training.evaluation.reference import reference_authors, resolve_author_dir
+
     if not author and not author_dir:
-        raise KillahError("name an author (--author NAME) or a folder of works (--author-dir PATH)")
-    if author_dir:
-        target_dir = Path(author_dir).expanduser()
-        if not target_dir.is_dir():
-            raise KillahError(f"author folder not found: {target_dir}")
-        name = author or target_dir.name
-    else:
-        target_dir = None
-        name = author
+        raise KillahError("name the target: --author-dir FOLDER (or a shipped reference author)")
+    target_dir = resolve_author_dir(author_dir or author)
+    name = author or target_dir.name
+    works = sorted(target_dir.glob("*.txt"))
+    if not works:
+        raise KillahError(f"no .txt works in {target_dir}")
     if candidates:
         cands = list_authors(Path(candidates).expanduser())
     else:
-        lang_dirs = [CORPORA / "en", CORPORA / "ru"]
-        if target_dir is None:
-            home = next((d for d in lang_dirs if (d / name).is_dir()), None)
-            if home is None:
-                raise KillahError(f"author {name!r} not found in {CORPORA}/{{en,ru}}")
-            target_dir = home / name
-        lang = detect_lang(next(iter(sorted(target_dir.glob("*.txt")))).read_text("utf-8"))
-        cands = list_authors(CORPORA / lang)
-    if target_dir is None:
-        if name not in cands:
-            raise KillahError(f"author {name!r} is not among the candidates in {candidates}")
-        target_dir = cands[name]
+        try:
+            sample = works[0].read_text("utf-8")[:20000]
+        except (OSError, UnicodeDecodeError) as e:
+            raise KillahError(f"cannot read {works[0]}: {e}") from e
+        cands = reference_authors(detect_lang(sample))
     cands = dict(cands)
     cands[name] = target_dir
     return name, target_dir, cands
