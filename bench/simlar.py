@@ -1,13 +1,14 @@
-"""Benchmark simlar against rapidfuzz and datasketch on the shared corpora.
+"""Benchmark simlar against rapidfuzz and datasketch on real paragraphs.
 
-    python bench/simlar.py            # prints a markdown table (docs/simlar.md has the last one)
+    python bench/simlar.py --corpora DATA_DIR/corpora   # the table in docs/simlar.md
+    python bench/simlar.py            # on the shipped reference authors (fewer paragraphs)
 
 One run, same data, same machine:
 1. Normalized Levenshtein, all pairs: simlar.levenshtein_normalized_matrix vs
    rapidfuzz.process.cdist(scorer=Levenshtein.normalized_distance, workers=-1);
    the two matrices must be identical.
-2. Near-duplicates among 20,000 paragraphs (real paragraphs of ../shared/data/corpora,
-   5% of them near-copies of others with one word replaced): simlar.near_duplicates
+2. Near-duplicates among 20,000 paragraphs (real paragraphs of --corpora, at most as many
+   as it holds; 5% of them near-copies of others with one word replaced): simlar.near_duplicates
    vs datasketch MinHash + MinHashLSH with the same threshold, num_perm, bands/rows
    and 5-character shingles, whose candidates get the same exact Jaccard re-check.
    Reported: time and how many clusters agree.
@@ -36,7 +37,7 @@ from rapidfuzz.process import cdist
 import simlar
 from engine.text import linked_groups
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpora"
+SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "reference"
 
 
 def paragraphs(folder: Path, min_chars: int = 50, max_chars: int = 2000) -> list[str]:
@@ -101,10 +102,16 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=0.75)
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--corpora", type=Path, default=SHIPPED,
+                        help="folder of .txt files, searched recursively (default: resources/reference)")
     args = parser.parse_args()
+    if not args.corpora.is_dir():
+        print(f"bench/simlar.py: folder not found: {args.corpora}", file=sys.stderr)
+        return 2
 
     rng = random.Random(0)
-    pool = paragraphs(CORPORA)
+    pool = paragraphs(args.corpora)
+    args.paragraphs = min(args.paragraphs, len(pool))
     rows = [
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "
         f"simlar {simlar.__version__}; simlar and rapidfuzz: best of {args.repeats} runs, datasketch: one run",

@@ -2,7 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots docs/screenshots
 
-Uses a throw-away KILLAH_HOME (the model cache is shared through KILLAH_MODELS_DIR).
+Uses a throw-away KILLAH_HOME (the model cache is shared through KILLAH_MODELS_DIR) and a
+throw-away HOME whose ~/Documents/Writing holds excerpts of the shipped reference authors
+(resources/reference), so no screenshot shows the machine's own folders.
 """
 
 from __future__ import annotations
@@ -28,12 +30,27 @@ def wait(app, cond, timeout: float = 600) -> bool:
     return False
 
 
+def _writing_folder(home: Path) -> Path:
+    """~/Documents/Writing in a throw-away HOME: shipped Austen excerpts and one broken file."""
+    from desktop.resources import resources_dir
+
+    os.environ["HOME"] = str(home)
+    folder = home / "Documents" / "Writing"
+    folder.mkdir(parents=True)
+    for src in sorted((resources_dir() / "reference" / "en" / "austen").glob("*.txt"))[:3]:
+        paras = src.read_text(encoding="utf-8").split("\n\n")[:60]
+        (folder / src.name).write_text("\n\n".join(paras), encoding="utf-8")
+    (folder / "notes.docx").write_bytes(b"not really a docx")
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("KILLAH_HOME", tempfile.mkdtemp(prefix="killah-shots-"))
+    writing = _writing_folder(Path(tempfile.mkdtemp(prefix="home-")))
     from desktop.app import make_application
 
     theme = os.environ.get("KILLAH_SHOT_THEME", "light")
@@ -84,15 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     shot("persona")
 
     # 4. library, after indexing a real excerpt
-    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpora" / "en" / "austen"
-    if data.is_dir() and hasattr(w.library, "add_folder"):
-        folder = Path(os.environ["KILLAH_HOME"]) / "Writing"
-        folder.mkdir(exist_ok=True)
-        for src in sorted(data.iterdir())[:2]:
-            paras = src.read_text(encoding="utf-8").split("\n\n")[30:90]
-            (folder / f"{src.stem}.txt").write_text("\n\n".join(paras), encoding="utf-8")
-        (folder / "notes.docx").write_bytes(b"not really a docx")
-        w.library.add_folder(folder)
+    if hasattr(w.library, "add_folder"):
+        w.library.add_folder(writing)
         w.library.sync()
         wait(app, lambda: w.library.job is None, 600)
         w.library.query.setText("marriage")
@@ -103,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # 5. train my style (first step), 6. settings
     w.tabs.setCurrentWidget(w.wizard)
-    if hasattr(w.wizard, "add_files") and data.is_dir():
-        w.wizard.add_files([str(p) for p in sorted(data.iterdir())[:3]])
+    if hasattr(w.wizard, "add_files"):
+        w.wizard.add_files([str(p) for p in sorted(writing.glob("*.txt"))[:3]])
         w.wizard.author.setText("Jane Austen")
     shot("train")
     w.tabs.setCurrentWidget(w.settings_panel)

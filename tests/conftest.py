@@ -3,17 +3,27 @@
 Every test gets a fresh KILLAH_HOME in a temporary folder. Converted models are
 shared across the whole run in .killah-test-home/models (KILLAH_MODELS_DIR), so
 the real bundled models are converted once per run (once per clean clone on CI).
+
+Real text comes from the repository: the shipped reference authors
+(resources/reference) and small fixtures under tests/fixtures. An audit hook
+watches every file the test process opens or lists: a path beside the checkout
+(under its parent folder, e.g. ../shared) fails the test that touched it, and the
+run (see tests/test_standalone.py for the static checks).
 """
 
 from __future__ import annotations
 
 import os
+import site
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+FIXTURES = REPO / "tests" / "fixtures"
+REFERENCE = REPO / "resources" / "reference"
 SHARED_MODELS = Path(os.environ.get("KILLAH_TEST_MODELS", REPO / ".killah-test-home" / "models"))
 
 os.environ.setdefault("KILLAH_MODELS_DIR", str(SHARED_MODELS))
@@ -31,13 +41,84 @@ def killah_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+# ------------------------------------------------------------ nothing beside the checkout
+
+_WATCHED = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile", "shutil.copytree"}
+OUTSIDE_READS: list[str] = []  # "event path" for every watched access beside the checkout
+_REPORTED = [0]
+
+
+def _allowed_roots() -> tuple[str, ...]:
+    """Places beside the checkout a test run may use: temp dirs, Python, the model cache."""
+    roots = {tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix,
+             str(SHARED_MODELS), *site.getsitepackages(), site.getusersitepackages()}
+    return tuple(os.path.realpath(r) + os.sep for r in roots if r)
+
+
+_PARENT = str(REPO.parent) + os.sep
+_REPO = str(REPO) + os.sep
+_ALLOWED = _allowed_roots()
+
+
+def outside_the_checkout(path: str) -> bool:
+    """Under the checkout's parent folder, but not in the checkout (nor a temp or Python dir)."""
+    for p in {os.path.abspath(path), os.path.realpath(path)}:
+        q = p + os.sep
+        if not q.startswith(_PARENT) or q.startswith(_REPO) or q == _PARENT:
+            continue
+        if q.startswith(_ALLOWED) or p[len(_PARENT):].startswith("."):  # e.g. ~/.cache
+            continue
+        return True
+    return False
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event not in _WATCHED or not args:
+        return
+    path = args[0]
+    if isinstance(path, int) or path is None:
+        return
+    try:
+        path = os.fsdecode(os.fspath(path))
+    except TypeError:
+        return
+    if outside_the_checkout(path):
+        OUTSIDE_READS.append(f"{event} {path}")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_read_beside_the_checkout():
+    before = len(OUTSIDE_READS)
+    yield
+    new = OUTSIDE_READS[before:]
+    _REPORTED[0] = len(OUTSIDE_READS)
+    if new:
+        pytest.fail(f"read outside the checkout {REPO}: {new[:5]}", pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if len(OUTSIDE_READS) > _REPORTED[0] or (OUTSIDE_READS and exitstatus == 0):
+        sys.stderr.write(f"\nread outside the checkout {REPO}:\n  "
+                         + "\n  ".join(sorted(set(OUTSIDE_READS))[:20]) + "\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ------------------------------------------------------------ real text, from the repository
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """../shared/data: the real corpora, quality pairs and lexicons."""
-    path = SHARED / "data"
-    if not path.exists():
-        pytest.fail(f"shared data folder missing: {path}")
-    return path
+def reference() -> Path:
+    """The shipped reference authors: resources/reference/{en,ru}/<author>/<work>.txt."""
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def lamp_dir() -> Path:
+    """A small verbatim sample of the LAMP quality data (tests/fixtures/lamp, BSD-3-Clause)."""
+    return FIXTURES / "lamp"
 
 
 @pytest.fixture(scope="session")

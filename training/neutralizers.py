@@ -209,7 +209,8 @@ def proper_names(text: str, lang: str = "en", limit: int = 6) -> list[str]:
     for k, m in enumerate(words):
         w = m.group().split("'")[0].split("’")[0]
         if (len(w) < 2 or not w[0].isupper() or w.isupper() or w.lower() in stop
-                or w.lower() in TITLES or _sentence_initial(text, m.start())):
+                or w.lower() in TITLES or _sentence_initial(text, m.start())
+                or w.count("-") > 1):  # "What-you-may-call-her" is a phrase, not a name
             continue
         name = w
         prev = words[k - 1].group() if k else ""

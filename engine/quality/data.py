@@ -1,4 +1,4 @@
-"""The human judgements the WQRM learns from (LAMP, in ../shared/data/quality_pairs).
+"""The human judgements the WQRM learns from (LAMP quality_pairs: tests/fixtures/lamp, or the full data).
 
 Everything becomes either a `Pair` (better text, worse text) or a `Scored` text.
 Every text is put in a *source group*: texts that share enough word 5-grams are

@@ -1,6 +1,9 @@
 """Build the steering vector's built-in neutral reference: mixed public-domain prose.
 
-    python -m engine.runtime_exec resources/persona/make_reference.py ../shared/data/corpora
+    python -m engine.runtime_exec resources/persona/make_reference.py [DATA_DIR/corpora]
+
+The corpora folder defaults to the shipped reference authors (resources/reference); the
+shipped reference_<lang>.txt files were built from the full development corpora.
 
 For each language, REFERENCE_PER_AUTHOR paragraphs of 60-150 words from every author of
 corpora/<lang>, taken only from the works the style judge trains on (never the works the
@@ -46,4 +49,7 @@ def main(corpora: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    corpora = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "reference"
+    if not all((corpora / lang).is_dir() for lang in ("en", "ru")):
+        sys.exit(f"make_reference: {corpora} has no en/ and ru/ author folders")
+    main(corpora)

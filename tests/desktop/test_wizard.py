@@ -6,15 +6,14 @@ from pathlib import Path
 
 from desktop.wizard import EvalModel
 from tests.desktop.conftest import TIMEOUT_MS
+from tests.training.conftest import SHORT_WORK
 
-SHORT_WORK = "corpora/en/austen/lady_susan.txt"
 
-
-def test_wizard_trains_a_tiny_style_and_uses_it(qtbot, tiny_window, tiny_model_dir, shared_data, tmp_path):
+def test_wizard_trains_a_tiny_style_and_uses_it(qtbot, tiny_window, tiny_model_dir, tmp_path):
     w = tiny_window
     w.session.settings.ghost_enabled = False
     wiz = w.wizard
-    wiz.add_files([str(shared_data / SHORT_WORK)])
+    wiz.add_files([str(SHORT_WORK)])
     wiz.author.setText("Jane Austen")
     wiz.iters.setValue(4)
     assert wiz.start(model=str(tiny_model_dir), limit_chunks=10, out=str(tmp_path / "work"))

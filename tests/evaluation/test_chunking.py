@@ -7,9 +7,15 @@ import pytest
 from training.chunking import chunk_sentences, chunk_text, sentences, split_paragraphs, split_sentences
 
 
+def works(folder) -> str:
+    """Every work of a shipped reference author, one after another."""
+    return "\n\n".join(p.read_text("utf-8") for p in sorted(folder.glob("*.txt")))
+
+
 @pytest.fixture(scope="module")
-def persuasion(shared_data) -> str:
-    return (shared_data / "corpora/en/austen/persuasion.txt").read_text("utf-8")[:120_000]
+def persuasion(reference) -> str:
+    """Real Austen paragraphs (the shipped excerpts of her works), about 20,000 words."""
+    return works(reference / "en/austen")[:120_000]
 
 
 def test_lowercase_continuation_stays_in_the_sentence():
@@ -60,8 +66,8 @@ def test_an_overlong_sentence_is_cut_within_max_words():
     assert chunks and all(50 <= c.words <= 100 for c in chunks)
 
 
-def test_russian_chunking(shared_data):
-    text = (shared_data / "corpora/ru/chekhov/ariadna.txt").read_text("utf-8")
+def test_russian_chunking(reference):
+    text = works(reference / "ru/chekhov")[:60_000]
     chunks = chunk_text(text, 150, 300, 1)
     assert len(chunks) > 15 and all(150 <= c.words <= 300 for c in chunks)
     assert all(c.text[0].isupper() or c.text[0] in "—–-«\"" for c in chunks)

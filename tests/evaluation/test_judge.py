@@ -16,25 +16,27 @@ CONFIG = JudgeConfig(train_per_author=200, test_per_author=40)
 
 
 @pytest.fixture(scope="module")
-def judge(shared_data, tmp_path_factory):
-    dirs = {a: shared_data / "corpora/en" / a for a in AUTHORS}
+def judge(reference, tmp_path_factory):
+    """Fitted on the shipped reference sample (training works only), judged on its held-out works."""
+    dirs = {a: reference / "en" / a for a in AUTHORS}
     return train_judge(dirs, CONFIG, cache=False)
 
 
-def test_works_are_split_disjointly(shared_data):
+def test_works_are_split_disjointly(reference):
     for a in AUTHORS:
-        split = split_works(shared_data / "corpora/en" / a, CONFIG)
+        split = split_works(reference / "en" / a, CONFIG)
         assert split.train and split.test and not set(split.train) & set(split.test)
 
 
 def test_judge_attributes_held_out_works(judge):
     report = evaluate_judge(judge)
-    assert report.n_test == 40 * len(AUTHORS)
+    available = sum(min(40, len(author_passages(judge.splits[a], "test", CONFIG))) for a in AUTHORS)
+    assert report.n_test == available >= 20 * len(AUTHORS)
     assert report.accuracy >= 0.85, report.markdown()
     assert report.gated_accuracy >= 0.85, report.markdown()
 
 
-def test_probabilities_are_calibrated_distributions(judge, shared_data):
+def test_probabilities_are_calibrated_distributions(judge):
     split = judge.splits["austen"]
     texts = [p for p, _ in author_passages(split, "test", CONFIG, 10)]
     proba = judge.predict_proba(texts)
@@ -67,8 +69,8 @@ def test_word_shuffled_passages_lose_attribution(judge):
     assert judge.order_gate(texts).mean() > 0.9 and judge.order_gate(salads).mean() < 0.1
 
 
-def test_cached_judge_is_reused(shared_data, killah_home):
-    dirs = {a: shared_data / "corpora/en" / a for a in ("austen", "wilde")}
+def test_cached_judge_is_reused(reference, killah_home):
+    dirs = {a: reference / "en" / a for a in ("austen", "wilde")}
     small = JudgeConfig(train_per_author=40, test_per_author=5)
     first = train_judge(dirs, small)
     second = train_judge(dirs, small)

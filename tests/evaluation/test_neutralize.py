@@ -14,8 +14,8 @@ from training.neutralizers import (
 )
 
 
-def _passages(shared_data, rel: str, k: int) -> list[str]:
-    text = (shared_data / "corpora" / rel).read_text("utf-8")
+def _passages(reference, rel: str, k: int) -> list[str]:
+    text = (reference / rel).read_text("utf-8")
     chunks = chunk_text(text, 250, 650, 0)
     step = max(1, len(chunks) // k)
     return [c.text for c in chunks[::step][:k]]
@@ -30,9 +30,9 @@ def _word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
 
 @pytest.mark.parametrize("rel", ["en/austen/emma.txt", "en/twain/adventures_of_huckleberry_finn.txt",
                                  "ru/tolstoy/anna_karenina.txt"])
-def test_extractive_descriptions_pass_validation_and_do_not_copy(shared_data, rel):
+def test_extractive_descriptions_pass_validation_and_do_not_copy(reference, rel):
     neutralizer = ExtractiveNeutralizer()
-    for passage in _passages(shared_data, rel, 12):
+    for passage in _passages(reference, rel, 12):
         description = neutralizer.describe(passage)
         check = validate(description, passage)
         assert check.ok, (check.reasons, description)
@@ -43,15 +43,15 @@ def test_extractive_descriptions_pass_validation_and_do_not_copy(shared_data, re
         assert check.words < 0.5 * len(passage.split())
 
 
-def test_extractive_is_deterministic_and_names_the_point_of_view(shared_data):
-    passage = _passages(shared_data, "en/dickens/great_expectations.txt", 3)[1]
+def test_extractive_is_deterministic_and_names_the_point_of_view(reference):
+    passage = _passages(reference, "en/dickens/great_expectations.txt", 3)[1]
     a, b = ExtractiveNeutralizer().describe(passage), ExtractiveNeutralizer().describe(passage)
     assert a == b
     assert a.startswith("Told in the first person")  # Pip narrates
 
 
-def test_validate_rejects_copies_and_stubs(shared_data):
-    passage = _passages(shared_data, "en/austen/emma.txt", 2)[0]
+def test_validate_rejects_copies_and_stubs(reference):
+    passage = _passages(reference, "en/austen/emma.txt", 2)[0]
     copied = " ".join(passage.split()[:60])
     check = validate(copied, passage)
     assert not check.ok and check.copied_ngram_share > 0.9 and check.max_sentence_jaccard > 0.5
@@ -80,7 +80,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
         pass
 
 
-def test_endpoint_backend_calls_the_endpoint_and_copies_fall_back_to_extractive(shared_data):
+def test_endpoint_backend_calls_the_endpoint_and_copies_fall_back_to_extractive(reference):
     """A model that parrots the passage is caught by validation and replaced."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -89,7 +89,7 @@ def test_endpoint_backend_calls_the_endpoint_and_copies_fall_back_to_extractive(
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         neutralizer = make_neutralizer(f"endpoint:{url}#tiny")
         assert isinstance(neutralizer, EndpointNeutralizer)
-        passages = _passages(shared_data, "en/wells/the_time_machine.txt", 3)
+        passages = _passages(reference, "en/wells/the_time_machine.txt", 3)
         raw = neutralizer.describe_many(passages)
         assert len(_ChatHandler.requests) == 3
         req = _ChatHandler.requests[0]

@@ -109,20 +109,15 @@ sync(store, embed=False)
 """
 
 
-def _corpus_folder(folder: Path, shared_data: Path, files: int = 24) -> None:
-    """Real prose: chapters of English novels, one file each."""
+def _corpus_folder(folder: Path, reference: Path, files: int = 24) -> None:
+    """Real prose: the shipped English reference excerpts cut into `files` equal files."""
     folder.mkdir()
-    sources = sorted((shared_data / "corpora" / "en" / "dickens").glob("*.txt"))
-    made = 0
-    for src in sources:
-        text = src.read_text(encoding="utf-8")
-        size = len(text) // 6
-        for part in range(6):
-            (folder / f"{src.stem}_{part}.txt").write_text(text[part * size:(part + 1) * size],
-                                                         encoding="utf-8")
-            made += 1
-            if made == files:
-                return
+    text = "\n\n".join(p.read_text(encoding="utf-8")
+                       for p in sorted((reference / "en").glob("*/*.txt")))
+    size = len(text) // files
+    for part in range(files):
+        (folder / f"part_{part:02d}.txt").write_text(text[part * size:(part + 1) * size],
+                                                     encoding="utf-8")
 
 
 def _snapshot(store: IndexStore) -> dict:
@@ -135,9 +130,9 @@ def _snapshot(store: IndexStore) -> dict:
     }
 
 
-def test_kill_9_mid_run_leaves_a_consistent_database_that_resumes(tmp_path, shared_data):
+def test_kill_9_mid_run_leaves_a_consistent_database_that_resumes(tmp_path, reference):
     docs = tmp_path / "docs"
-    _corpus_folder(docs, shared_data)
+    _corpus_folder(docs, reference)
     db = tmp_path / "killed.sqlite"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-c", INDEXER, str(db), str(docs)], env=env, cwd=REPO)

@@ -20,17 +20,17 @@ def _paragraphs(path: Path, n: int, skip: int = 0) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, shared_data):
+def corpus(tmp_path_factory, reference):
     """Two small 'users': 40 paragraphs of Austen (two files) and 30 of Twain."""
     root = tmp_path_factory.mktemp("persona-corpus")
-    en = shared_data / "corpora" / "en"
-    austen = _paragraphs(en / "austen" / "emma.txt", 40, skip=100)
+    en = reference / "en"
+    austen = _paragraphs(en / "austen" / "emma.txt", 40, skip=20)
     (root / "austen").mkdir()
     (root / "austen" / "a.txt").write_text("\n\n".join(austen[:20]), encoding="utf-8")
     (root / "austen" / "b.txt").write_text("\n\n".join(austen[20:]), encoding="utf-8")
     twain = sorted((en / "twain").glob("*.txt"))[0]
     (root / "twain").mkdir()
-    (root / "twain" / "t.txt").write_text("\n\n".join(_paragraphs(twain, 30, skip=100)), encoding="utf-8")
+    (root / "twain" / "t.txt").write_text("\n\n".join(_paragraphs(twain, 30)), encoding="utf-8")
     return root
 
 
@@ -81,10 +81,10 @@ def test_persona_embedding_attends_to_the_context(store):
     np.testing.assert_allclose(persona_embedding(data, ""), persona_embedding(data, "  "))
 
 
-def test_style_similarity_prefers_the_persona_author(store, shared_data):
+def test_style_similarity_prefers_the_persona_author(store, reference):
     cond = PersonaConditioning.open("austen", store=store, strengths=PersonaStrengths(steering=0))
-    en = shared_data / "corpora" / "en"
-    austen = _paragraphs(en / "austen" / "persuasion.txt", 12, skip=40)
+    en = reference / "en"
+    austen = _paragraphs(en / "austen" / "persuasion.txt", 12, skip=10)
     others = _paragraphs(sorted((en / "melville").glob("*.txt"))[0], 12, skip=40)
     a = [cond.style_similarity(t).score for t in austen]
     b = [cond.style_similarity(t).score for t in others]

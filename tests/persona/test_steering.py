@@ -115,7 +115,7 @@ def test_reference_set_is_mixed_prose_in_the_persona_language():
 
 
 @pytest.mark.real_model
-def test_austen_steering_changes_generation_and_favours_austen(real_lm, shared_data):
+def test_austen_steering_changes_generation_and_favours_austen(real_lm, reference):
     """Steering from Austen changes greedy output and makes held-out Austen more likely."""
     from engine.generate import SamplingOptions, generate
 
@@ -123,9 +123,9 @@ def test_austen_steering_changes_generation_and_favours_austen(real_lm, shared_d
         blocks = [" ".join(b.split()) for b in path.read_text(encoding="utf-8").split("\n\n")]
         return [b for b in blocks if 40 <= len(b.split()) <= 150][skip:skip + n]
 
-    austen = shared_data / "corpora" / "en" / "austen"
-    persona = paragraphs(austen / "emma.txt", 40, skip=50) + paragraphs(austen / "pride_and_prejudice.txt", 40, skip=50)
-    held_out = paragraphs(austen / "persuasion.txt", 8, skip=30)
+    austen = reference / "en" / "austen"  # the shipped excerpts
+    persona = paragraphs(austen / "emma.txt", 40, skip=20) + paragraphs(austen / "pride_and_prejudice.txt", 40)
+    held_out = paragraphs(austen / "persuasion.txt", 8, skip=15)
     layers = default_layers(real_lm.model)
     transform = SteeringTransform(steering_vectors(real_lm, persona, neutral_paragraphs(80), layers), 0.5)
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-SHORT_WORK = "corpora/en/austen/lady_susan.txt"  # ~23k words of first-person letters
+from tests.conftest import FIXTURES
+
+SHORT_WORK = FIXTURES / "text" / "lady_susan.txt"  # Austen, ~23k words of first-person letters
 
 
 @pytest.fixture(scope="session")
-def short_work(shared_data) -> Path:
-    return shared_data / SHORT_WORK
+def short_work() -> Path:
+    return SHORT_WORK
 
 
 @pytest.fixture(scope="session")
