@@ -1,6 +1,6 @@
 """Build the held-out rewrite set (bench/data/rewrite_heldout.jsonl) and its dev twin.
 
-    python bench/rewrite_set.py ../shared/data            # writes both files
+    python bench/rewrite_set.py DATA_DIR                # writes both files
 
 The held-out set is what bench/rewrite.py reports on; nothing is trained, tuned or
 selected on it. It mixes sentences and short paragraphs of the held-out authors

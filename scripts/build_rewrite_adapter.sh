@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the shipped rewrite task adapter (resources/adapters/rewrite) from the offline data.
 #
-#   scripts/build_rewrite_adapter.sh ../shared/data [WORK_DIR]
+#   scripts/build_rewrite_adapter.sh DATA_DIR [WORK_DIR]
 #
 # 1. training.tasks.build: faithful rewrite pairs (Bible versions, LAMP edits) -> train/valid.jsonl
 # 2. training.fit (mlx-lm's tuner, resumable: re-run the script after an interruption)

@@ -7,7 +7,7 @@ the real bundled models are converted once per run (once per clean clone on CI).
 Real text comes from the repository: the shipped reference authors
 (resources/reference) and small fixtures under tests/fixtures. An audit hook
 watches every file the test process opens or lists: a path beside the checkout
-(under its parent folder, e.g. ../shared) fails the test that touched it, and the
+(under its parent folder, e.g. a sibling data folder) fails the test that touched it, and the
 run (see tests/test_standalone.py for the static checks).
 """
 

@@ -1,6 +1,6 @@
 """Write resources/lexicons/{en,ru}/common_words.txt: words usually written in lower case.
 
-    python resources/lexicons/make_common_words.py ../shared/data [--top 15000]
+    python resources/lexicons/make_common_words.py DATA_DIR [--top 15000]
 
 A capitalised word that opens a sentence is a name only if it is not one of these
 (engine.quality.facts). Counted over the public-domain corpora (corpora/{en,ru}): a word

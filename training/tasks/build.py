@@ -1,6 +1,6 @@
 """Build the rewrite task adapter's training set from the offline data folder.
 
-    python -m training.tasks.build ../shared/data --out runs/rewrite-data [--selfgen FILE ...]
+    python -m training.tasks.build DATA_DIR --out runs/rewrite-data [--selfgen FILE ...]
 
 Writes `train.jsonl` / `valid.jsonl` (mlx-lm text records in engine.tasks' rewrite frame)
 and `manifest.json` (counts by origin, mode and language; the licences of the sources).

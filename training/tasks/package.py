@@ -21,7 +21,7 @@ from pathlib import Path
 from engine import tasks
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "adapters"
-REBUILD = "scripts/build_rewrite_adapter.sh ../shared/data"
+REBUILD = "scripts/build_rewrite_adapter.sh DATA_DIR"
 
 
 def _json(path: Path) -> dict:

@@ -1,6 +1,6 @@
 """The model's own rewrites of corpus sentences, ranked and checked: SFT data and DPO pairs.
 
-    python -m engine.runtime_exec -m training.tasks.selfgen ../shared/data --out DIR \
+    python -m engine.runtime_exec -m training.tasks.selfgen DATA_DIR --out DIR \
         [--adapter resources/adapters/rewrite] [--units 200] [--n 4] [--langs en,ru]
 
 Sentences and short paragraphs are drawn from the corpora (never the held-out authors);
