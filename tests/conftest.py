@@ -49,26 +49,34 @@ _REPORTED = [0]
 
 
 def _allowed_roots() -> tuple[str, ...]:
-    """Places beside the checkout a test run may use: temp dirs, Python, the model cache."""
-    roots = {tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix,
-             str(SHARED_MODELS), *site.getsitepackages(), site.getusersitepackages()}
+    """Places a test run may use: Python, the shared model cache, pytest's temp root, the
+    temp folder (unless the checkout itself lives in it: then only what this run creates)."""
+    import getpass
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(SHARED_MODELS),
+             *site.getsitepackages(), site.getusersitepackages(),
+             os.path.join(tempfile.gettempdir(), f"pytest-of-{getpass.getuser()}")}
+    if not str(REPO).startswith(os.path.realpath(tempfile.gettempdir()) + os.sep):
+        roots.add(tempfile.gettempdir())
     return tuple(os.path.realpath(r) + os.sep for r in roots if r)
 
 
 _PARENT = str(REPO.parent) + os.sep
 _REPO = str(REPO) + os.sep
 _ALLOWED = _allowed_roots()
+# What sat beside the checkout when the run began (a data folder, other clones...): never read.
+# Folders made during the run (tempfile.mkdtemp beside a checkout in /tmp) are the run's own.
+_SIBLINGS = frozenset(n for n in os.listdir(REPO.parent) if n != REPO.name and not n.startswith("."))
 
 
-def outside_the_checkout(path: str) -> bool:
-    """Under the checkout's parent folder, but not in the checkout (nor a temp or Python dir)."""
+def outside_the_checkout(path: str, siblings: frozenset[str] = _SIBLINGS) -> bool:
+    """Beside the checkout (under its parent, in something that was there before the run)."""
     for p in {os.path.abspath(path), os.path.realpath(path)}:
         q = p + os.sep
-        if not q.startswith(_PARENT) or q.startswith(_REPO) or q == _PARENT:
+        if not q.startswith(_PARENT) or q.startswith((_REPO, *_ALLOWED)):
             continue
-        if q.startswith(_ALLOWED) or p[len(_PARENT):].startswith("."):  # e.g. ~/.cache
-            continue
-        return True
+        if p[len(_PARENT):].split(os.sep)[0] in siblings:
+            return True
     return False
 
 
@@ -91,16 +99,17 @@ sys.addaudithook(_audit)
 
 @pytest.fixture(autouse=True)
 def _nothing_read_beside_the_checkout():
-    before = len(OUTSIDE_READS)
+    """Fails the test (at teardown) for every read since the last report: its own, and those of
+    the wider-scoped fixtures set up for it."""
     yield
-    new = OUTSIDE_READS[before:]
+    new = OUTSIDE_READS[_REPORTED[0]:]
     _REPORTED[0] = len(OUTSIDE_READS)
     if new:
         pytest.fail(f"read outside the checkout {REPO}: {new[:5]}", pytrace=False)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if len(OUTSIDE_READS) > _REPORTED[0] or (OUTSIDE_READS and exitstatus == 0):
+    if OUTSIDE_READS:
         sys.stderr.write(f"\nread outside the checkout {REPO}:\n  "
                          + "\n  ".join(sorted(set(OUTSIDE_READS))[:20]) + "\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -58,8 +58,11 @@ def test_the_climb_check_catches_what_it_should():
     assert not climbs_out(runner, "Path(__file__).resolve().parents[2] / 'resources'")
     assert climbs_out(REPO / "bench" / "x.py", "Path(__file__).resolve().parent.parent.parent")
     assert _SIBLING.findall('CORPORA = ROOT / "shared" / "data"')
-    assert outside_the_checkout(str(REPO.parent / "shared" / "data" / "x.txt"))
-    assert not outside_the_checkout(str(REPO / "resources" / "reference"))
+    beside = frozenset({"shared", "other-clone"})
+    assert outside_the_checkout(str(REPO.parent / "shared" / "data" / "x.txt"), beside)
+    assert outside_the_checkout(str(REPO / ".." / "other-clone" / "a.txt"), beside)
+    assert not outside_the_checkout(str(REPO / "resources" / "reference"), beside)
+    assert not outside_the_checkout(str(REPO.parent / "made-during-the-run" / "x"), beside)
 
 
 def _modules() -> list[str]:
