@@ -62,7 +62,7 @@ def _manifest(data: Path) -> dict[str, dict]:
     return {r["path"]: r for r in rows}
 
 
-def build(data: Path, words: int, out: Path = OUT) -> list[dict]:
+def build(data: Path, words: int, out: Path = OUT, excerpt_words: int = EXCERPT_WORDS) -> list[dict]:
     from engine.atomic import write_text
     from training.chunking import word_count
 
@@ -83,7 +83,7 @@ def build(data: Path, words: int, out: Path = OUT) -> list[dict]:
                 budget = math.ceil(sizes[w] * share)
                 if budget < MIN_WORK_WORDS:
                     continue
-                runs = excerpts(texts[w], budget)
+                runs = excerpts(texts[w], budget, excerpt_words)
                 body = "\n\n".join("\n\n".join(run) for run in runs) + "\n"
                 rel = f"{lang}/{author_dir.name}/{w.name}"
                 write_text(out / rel, body)
@@ -131,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, help="data folder with corpora/ and MANIFEST.jsonl")
     parser.add_argument("--words", type=int, default=30_000, help="words per author (default 30000)")
+    parser.add_argument("--excerpt-words", type=int, default=EXCERPT_WORDS,
+                        help=f"length of one excerpt (default {EXCERPT_WORDS})")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: beside this script)")
     args = parser.parse_args(argv)
-    rows = build(args.data, args.words, args.out)
+    rows = build(args.data, args.words, args.out, args.excerpt_words)
     size = sum((args.out / r["path"]).stat().st_size for r in rows)
     print(f"{len(rows)} files, {sum(r['words'] for r in rows):,} words, {size / 1e6:.2f} MB "
           f"-> {args.out}")

@@ -58,22 +58,24 @@ def resolve_target(author: str | None, author_dir: str | None, candidates: str |
     """(target name, its folder, candidate authors incl. the target: name -> folder).
 
     The target is `author_dir` (a folder of .txt works, or the name of a shipped
-    reference author; `author` alone names a shipped one too). The candidates are
-    the author folders in `candidates`, or the shipped reference authors of the
-    target's language (training/evaluation/reference.py).
+    reference author); `author` alone names one of the candidates, or a shipped
+    author. The candidates are the author folders in `candidates`, or the shipped
+    reference authors of the target's language (training/evaluation/reference.py).
     """
     from training.evaluation.reference import reference_authors, resolve_author_dir
 
     if not author and not author_dir:
         raise KillahError("name the target: --author-dir FOLDER (or a shipped reference author)")
-    target_dir = resolve_author_dir(author_dir or author)
+    cands = list_authors(Path(candidates).expanduser()) if candidates else None
+    if not author_dir and cands and author in cands:
+        target_dir = cands[author]  # --author NAME picks NAME among the given candidates
+    else:
+        target_dir = resolve_author_dir(author_dir or author)
     name = author or target_dir.name
     works = sorted(target_dir.glob("*.txt"))
     if not works:
         raise KillahError(f"no .txt works in {target_dir}")
-    if candidates:
-        cands = list_authors(Path(candidates).expanduser())
-    else:
+    if cands is None:
         try:
             sample = works[0].read_text("utf-8")[:20000]
         except (OSError, UnicodeDecodeError) as e:
