@@ -1,6 +1,6 @@
 """Rebuild the shipped reference authors (resources/reference) from a data folder.
 
-    python -m engine.runtime_exec resources/reference/make_sample.py DATA_DIR [--words 30000]
+    python -m engine.runtime_exec resources/reference/make_sample.py DATA_DIR [--words 60000]
 
 DATA_DIR is a folder holding corpora/{en,ru}/<author>/<work>.txt and MANIFEST.jsonl
 (the project's development data; see SOURCES.md). For every author, about
@@ -130,7 +130,7 @@ def sources_md(rows: list[dict], words: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, help="data folder with corpora/ and MANIFEST.jsonl")
-    parser.add_argument("--words", type=int, default=30_000, help="words per author (default 30000)")
+    parser.add_argument("--words", type=int, default=60_000, help="words per author (default 60000)")
     parser.add_argument("--excerpt-words", type=int, default=EXCERPT_WORDS,
                         help=f"length of one excerpt (default {EXCERPT_WORDS})")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: beside this script)")
