@@ -34,8 +34,8 @@ def _writing_folder(home: Path) -> Path:
     """~/Documents/Writing in a throw-away HOME: shipped Austen excerpts and one broken file."""
     from desktop.resources import resources_dir
 
-    os.environ["HOME"] = str(home)
     folder = home / "Documents" / "Writing"
+    os.environ["HOME"] = str(home)
     folder.mkdir(parents=True)
     for src in sorted((resources_dir() / "reference" / "en" / "austen").glob("*.txt"))[:3]:
         paras = src.read_text(encoding="utf-8").split("\n\n")[:60]
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("KILLAH_HOME", tempfile.mkdtemp(prefix="killah-shots-"))
-    writing = _writing_folder(Path(tempfile.mkdtemp(prefix="home-")))
+    writing = _writing_folder(Path(tempfile.mkdtemp(prefix="shots-")) / "home" / "writer")
     from desktop.app import make_application
 
     theme = os.environ.get("KILLAH_SHOT_THEME", "light")
