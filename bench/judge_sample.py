@@ -7,7 +7,7 @@ language, two judges are fitted with the default JudgeConfig: one on the full co
 on the shipped sample (resources/reference, built by resources/reference/make_sample.py).
 Both are scored on the same passages: up to --test-per-author passages of each author's
 held-out works in the FULL corpora that the sample holds out too (the sample keeps each work's
-share of the author, so the splits mostly agree; the JSON lists the works only one holds out). Prints
+share of the author, so the splits mostly agree; the JSON lists the works scored). Prints
 one JSON document: accuracy (top-1, and after the word-order gate) with bootstrap 95% CIs.
 """
 
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             row[name] = score(judge, scored, config, args.test_per_author)
             row[name]["own_held_out"] = score(judge, judge.splits, config, args.test_per_author)
             row[name]["train_passages"] = {a: len(_train(judge.splits[a], config)) for a in dirs}
-            row[name]["bytes"] = sum(w.stat().st_size for d in dirs.values() for w in d.glob("*.txt"))
+            row[name]["bytes"] = sum(w.stat().st_size for d in dirs.values()
+                                     for w in d.glob("*.txt"))
             print(f"{lang} {name}: {row[name]['accuracy']}", file=sys.stderr)
         out["langs"][lang] = row
     print(json.dumps(out, indent=1))

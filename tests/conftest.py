@@ -66,7 +66,8 @@ _REPO = str(REPO) + os.sep
 _ALLOWED = _allowed_roots()
 # What sat beside the checkout when the run began (a data folder, other clones...): never read.
 # Folders made during the run (tempfile.mkdtemp beside a checkout in /tmp) are the run's own.
-_SIBLINGS = frozenset(n for n in os.listdir(REPO.parent) if n != REPO.name and not n.startswith("."))
+_SIBLINGS = frozenset(n for n in os.listdir(REPO.parent)
+                      if n != REPO.name and not n.startswith("."))
 
 
 def outside_the_checkout(path: str, siblings: frozenset[str] = _SIBLINGS) -> bool:

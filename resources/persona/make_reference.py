@@ -49,7 +49,8 @@ def main(corpora: Path) -> None:
 
 
 if __name__ == "__main__":
-    corpora = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "reference"
+    shipped = Path(__file__).resolve().parents[1] / "reference"
+    corpora = Path(sys.argv[1]) if len(sys.argv) > 1 else shipped
     if not all((corpora / lang).is_dir() for lang in ("en", "ru")):
         sys.exit(f"make_reference: {corpora} has no en/ and ru/ author folders")
     main(corpora)

@@ -7,7 +7,8 @@ DATA_DIR is a folder holding corpora/{en,ru}/<author>/<work>.txt and MANIFEST.js
 --words words are taken: each work contributes in proportion to its length (so
 the judge holds out the same works of the sample as of the full corpus), as
 evenly spaced excerpts of whole consecutive paragraphs (headings skipped, every
-other paragraph kept, dialogue included, so the sample reads like the whole). Each work keeps its own file
+other paragraph kept, dialogue included, so the sample reads like the whole). Each
+work keeps its own file
 name, so passages stay labelled by work. SOURCES.md and manifest.json (title,
 source, licence and the sample's share of each work) are written beside them.
 Held-out authors (DATA_DIR/heldout) are never read.
@@ -62,7 +63,8 @@ def _manifest(data: Path) -> dict[str, dict]:
     return {r["path"]: r for r in rows}
 
 
-def build(data: Path, words: int, out: Path = OUT, excerpt_words: int = EXCERPT_WORDS) -> list[dict]:
+def build(data: Path, words: int, out: Path = OUT,
+          excerpt_words: int = EXCERPT_WORDS) -> list[dict]:
     from engine.atomic import write_text
     from training.chunking import word_count
 
@@ -130,10 +132,12 @@ def sources_md(rows: list[dict], words: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, help="data folder with corpora/ and MANIFEST.jsonl")
-    parser.add_argument("--words", type=int, default=60_000, help="words per author (default 60000)")
+    parser.add_argument("--words", type=int, default=60_000,
+                        help="words per author (default 60000)")
     parser.add_argument("--excerpt-words", type=int, default=EXCERPT_WORDS,
                         help=f"length of one excerpt (default {EXCERPT_WORDS})")
-    parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: beside this script)")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="output folder (default: beside this script)")
     args = parser.parse_args(argv)
     rows = build(args.data, args.words, args.out, args.excerpt_words)
     size = sum((args.out / r["path"]).stat().st_size for r in rows)

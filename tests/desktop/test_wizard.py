@@ -100,14 +100,14 @@ def _excerpt(src: Path, dest: Path, words: int) -> None:
 
 
 def test_the_wizard_logic_shows_the_style_harness_with_a_stand_in_view(
-        qtbot, tiny_model_dir, shared_data, tmp_path):
+        qtbot, tiny_model_dir, reference, tmp_path):
     """The whole flow with the harness on (tiny random model: plumbing, not quality)."""
     from desktop.jobs import JobManager
     from desktop.wizard_logic import STEP_EVALUATE, Wizard
     from training.evaluate import EvaluateConfig
     from training.evaluation.metrics import Estimate
 
-    corpora = shared_data / "corpora" / "en"
+    corpora = reference / "en"
     target = tmp_path / "target" / "austen"
     _excerpt(corpora / "austen" / "persuasion.txt", target / "persuasion.txt", 4000)
     for author, work in (("carroll", "a_tangled_tale.txt"), ("poe", "works_volume_1_tales.txt")):
@@ -117,7 +117,7 @@ def test_the_wizard_logic_shows_the_style_harness_with_a_stand_in_view(
     view, jobs, used = StandInView(), JobManager(), []
     wizard = Wizard(view, jobs, use_style=used.append)
     try:
-        assert wizard.start([str(shared_data / SHORT_WORK)], "Jane Austen", iters=2,
+        assert wizard.start([str(SHORT_WORK)], "Jane Austen", iters=2,
                             model=str(tiny_model_dir), limit_chunks=10, out=str(tmp_path / "work"),
                             harness=harness)
         config = wizard.last_params["config"]
@@ -133,7 +133,10 @@ def test_the_wizard_logic_shows_the_style_harness_with_a_stand_in_view(
     labels = [r[0] for r in rows]
     assert "valid loss" in labels and "attribution top-1" in labels and "P(target)" in labels
     harness_rows = [r for r in rows if isinstance(r[1], Estimate)]
-    assert harness_rows and all(r[1].n == 2 and isinstance(r[2], Estimate) for r in harness_rows)
+    assert harness_rows and all(isinstance(r[2], Estimate) for r in harness_rows)
+    # every passage is judged; a text metric leaves out a passage the random model left empty
+    assert all(r[1].n == 2 for r in harness_rows if r[0] in ("attribution top-1", "P(target)"))
+    assert all(1 <= r[1].n <= 2 for r in harness_rows)
     assert note.startswith("Style harness: 2 held-out passages of austen, judged among 3 authors")
     assert wizard.report.harness.rows.keys() >= {"base", "real (ceiling)"}
     assert wizard.use() and used == [wizard.result["adapter"]]

@@ -34,7 +34,8 @@ print(json.dumps(digest(Path(sys.argv[2]))))
 
 
 def convert_without_torch(gguf: Path, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", NO_TORCH, str(gguf), str(out)], check=False, cwd=REPO,
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH, str(gguf), str(out)], check=False,
+                          cwd=REPO,
                           capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr[-3000:]

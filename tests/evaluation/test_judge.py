@@ -17,7 +17,7 @@ CONFIG = JudgeConfig(train_per_author=200, test_per_author=40)
 
 @pytest.fixture(scope="module")
 def judge(reference, tmp_path_factory):
-    """Fitted on the shipped reference sample (training works only), judged on its held-out works."""
+    """Fitted on the shipped reference sample (training works only); judged on held-out works."""
     dirs = {a: reference / "en" / a for a in AUTHORS}
     return train_judge(dirs, CONFIG, cache=False)
 

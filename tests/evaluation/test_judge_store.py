@@ -36,7 +36,8 @@ def _no_fit(*_a, **_k):
 
 
 @pytest.mark.parametrize("authors", [("austen", "wilde"), ("austen", "poe", "twain")])
-def test_the_linear_model_matches_sklearn_and_survives_a_round_trip(reference, monkeypatch, authors):
+def test_the_linear_model_matches_sklearn_and_survives_a_round_trip(reference, monkeypatch,
+                                                                   authors):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
@@ -72,7 +73,7 @@ def test_a_changed_file_is_refused_and_the_judge_fitted_again(reference):
     assert stored is None and "vocab.json does not match its hash" in why
     said = []
     again = train_judge(dirs, SMALL, progress=said.append)
-    assert any("fitting the judge again: vocab.json does not match" in m for m in said)
+    assert any("fitting the judge again: vocab.json does not match" in p.message for p in said)
     assert judge_store.load(folder, judge_mod.make_features)[0] is not None  # a good copy again
     texts = _texts(first)
     np.testing.assert_allclose(again.predict_proba(texts), first.predict_proba(texts))
@@ -123,8 +124,8 @@ def test_malformed_metadata_is_refused_with_a_reason(reference, edit, reason):
 
 def test_no_pickle_or_joblib_in_the_product():
     """Nothing in engine/, training/ or desktop/ unpickles (a cache file must not run code)."""
-    pattern = re.compile(r"^\s*(import|from)\s+(pickle|joblib|dill|cloudpickle)\b|allow_pickle=True",
-                         re.MULTILINE)
+    pattern = re.compile(
+        r"^\s*(import|from)\s+(pickle|joblib|dill|cloudpickle)\b|allow_pickle=True", re.MULTILINE)
     bad = [str(f.relative_to(REPO)) for d in ("engine", "training", "desktop")
            for f in (REPO / d).rglob("*.py") if pattern.search(f.read_text("utf-8"))]
     assert not bad, bad

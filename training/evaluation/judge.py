@@ -6,7 +6,8 @@ and held-out works (never chunks of one work on both sides); passages of
 extracted (see features.py) and a linear SVM is fitted, with sigmoid
 calibration so its probabilities mean something. Trained judges are cached
 as data (JSON + npz, hash-checked; judge_store.py) under the models folder,
-keyed by a hash of their training files and settings.
+keyed by a hash of their training files, settings and the code that makes
+passages and features (a change to chunking is a new judge, not a stale one).
 """
 
 from __future__ import annotations
@@ -268,11 +269,26 @@ class Judge:
         return top1.astype(float), proba[:, j] * gate
 
 
+def _code_digest() -> bytes:
+    """The code that turns works into passages and features: a change to it is a new judge."""
+    import sys
+
+    from engine import text
+    from training import chunking
+    from training.evaluation import features, function_words
+
+    h = hashlib.sha256()
+    for module in (text, chunking, features, function_words, sys.modules[__name__], judge_store):
+        h.update(Path(module.__file__).read_bytes())
+    return h.digest()
+
+
 def _training_key(splits: dict[str, AuthorSplit], config: JudgeConfig, lang: str) -> str:
     import sklearn
 
     h = hashlib.sha256()
     h.update(json.dumps([JUDGE_VERSION, sklearn.__version__, lang, asdict(config)]).encode())
+    h.update(_code_digest())
     for name in sorted(splits):
         s = splits[name]
         h.update(f"{name}|{s.single_work_cut}".encode())

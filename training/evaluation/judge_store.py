@@ -88,7 +88,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save(folder: Path, meta: dict, features, model: CalibratedLinear, gate_table: np.ndarray) -> None:
+def save(folder: Path, meta: dict, features, model: CalibratedLinear,
+         gate_table: np.ndarray) -> None:
     """Write the judge's three files into `folder` (replaced in one rename)."""
     import io
 
@@ -135,7 +136,8 @@ def load(folder: Path, make_features) -> tuple[Loaded | None, str]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         return None, "judge.json is not a Killah judge"
     if meta.get("format_version") != FORMAT_VERSION:
-        return None, f"judge format {meta.get('format_version')} (this version reads {FORMAT_VERSION})"
+        return None, (f"judge format {meta.get('format_version')} "
+                      f"(this version reads {FORMAT_VERSION})")
     hashes = meta.get("sha256")
     for name in ("vocab.json", "arrays.npz"):
         try:
@@ -157,7 +159,8 @@ def load(folder: Path, make_features) -> tuple[Loaded | None, str]:
 def _build(meta: dict, vocab: dict, arrays: dict, make_features) -> Loaded:
     classes = meta["classes"]
     config = meta["config"]
-    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
+    if not (isinstance(classes, list) and len(classes) >= 2
+            and all(isinstance(c, str) for c in classes)):
         raise ValueError("classes must be a list of at least two names")
     features = make_features(meta["lang"], bool(config["mask_names"]), int(config["max_features"]))
     width = 0

@@ -22,7 +22,8 @@ LANGS = ("en", "ru")
 
 def reference_root(lang: str) -> Path:
     if lang not in LANGS:
-        raise KillahError(f"no shipped reference authors for language {lang!r} (have: {', '.join(LANGS)})")
+        raise KillahError(f"no shipped reference authors for language {lang!r} "
+                          f"(have: {', '.join(LANGS)})")
     return REFERENCE_DIR / lang
 
 
