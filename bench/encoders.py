@@ -46,12 +46,17 @@ def main() -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     from engine.encoders import BUILTIN, load
+    from engine.encoders.style import STYLE_ENCODER, style_encoder
 
     texts = paragraphs(args.batch)
     rows = []
-    for name in BUILTIN:
-        enc = load(name)
-        tokens = sum(len(x) for x in enc.tokenize(texts)) / len(texts)
+    encoders = [(name, load(name)) for name in BUILTIN]
+    if (STYLE_ENCODER / "encoder.json").is_file():
+        encoders.append(("style encoder", style_encoder()))
+    for name, enc in encoders:
+        base = getattr(enc, "_encoder", enc)
+        limit = getattr(getattr(enc, "spec", None), "max_tokens", None)
+        tokens = sum(len(x) for x in base.tokenize(texts, limit)) / len(texts)
         one = timed(lambda e=enc: e.encode(texts[:1]), args.repeats)
         many = timed(lambda e=enc: e.encode(texts, batch_size=args.batch), args.repeats)
         rows.append({"encoder": name, "tokens": round(tokens),

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "listen": ("engine.voice.cli", "listen_main", "parse a WAV file into dictation and commands"),
     "train": ("training.cli", "main", "train a style LoRA: curate, neutralize, fit, evaluate"),
     "eval": ("training.evaluation.cli", "main", "evaluate style: attribution, content, fluency"),
+    "style": ("engine.encoders.style", "main", "compare texts by style (style encoder, STEL)"),
 }
 
 

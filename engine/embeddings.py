@@ -17,10 +17,15 @@ from engine.encoders import E5_SMALL, MINILM, Encoder, load
 
 DEFAULT_EMBEDDER = MINILM
 MULTILINGUAL_EMBEDDER = E5_SMALL
+STYLE_EMBEDDER = "killah-style"  # the style encoder (engine.encoders.style): how, not what
 
 
 def get_embedder(name: str | None = None) -> Encoder:
     """The cached encoder for `name` (default: the bundled all-MiniLM-L6-v2)."""
+    if name == STYLE_EMBEDDER:
+        from engine.encoders.style import style_encoder
+
+        return style_encoder()
     return load(name or DEFAULT_EMBEDDER)
 
 
@@ -48,6 +53,11 @@ def embedder_id(name: str | None = None) -> str:
     """The key under which the index stores this embedder's vectors.
 
     MiniLM in MLX reproduces the sentence-transformers vectors to ~1e-7, so vectors stored
-    before the switch stay valid under the same id.
+    before the switch stay valid under the same id. Style vectors carry the weights' hash, so
+    a retrained style encoder never reads its predecessor's vectors.
     """
+    if name == STYLE_EMBEDDER:
+        from engine.encoders.style import version
+
+        return f"{STYLE_EMBEDDER}@{version()}"
     return name or DEFAULT_EMBEDDER

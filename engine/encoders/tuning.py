@@ -40,6 +40,9 @@ class TuneSpec:
     lora_dropout: float = 0.0
     lora_layers: int = field(default=0, metadata={"help": "LoRA on the last N layers (0: all)"})
     lora_keys: tuple[str, ...] = ALL_LINEAR
+    train_base: bool = field(default=True, metadata={
+        "help": "without LoRA: fine-tune every base weight (True) or only the head (False)"})
+    layers: int = field(default=0, metadata={"help": "keep only the base's first N layers (0: all)"})
     head_dim: int = field(default=0, metadata={"help": "linear head after pooling (0: none)"})
     head_bias: bool = False
     normalize: bool = field(default=True, metadata={"help": "L2-normalise the output"})
@@ -47,7 +50,7 @@ class TuneSpec:
     role: str = "query"  # e5's prefix for symmetric tasks
 
     def __post_init__(self):
-        if self.lora_rank < 0 or self.head_dim < 0 or self.max_tokens < 8:
+        if self.lora_rank < 0 or self.layers < 0 or self.head_dim < 0 or self.max_tokens < 8:
             raise ValueError(f"bad tuning spec: {self}")
         unknown = set(self.lora_keys) - set(ALL_LINEAR)
         if unknown:
@@ -92,10 +95,16 @@ class TunedEncoder(nn.Module):
         self.spec = spec
         self._encoder = encoder  # tokenizer and batching; not a child module
         self.model = encoder.model
+        if spec.layers:
+            if spec.layers > len(self.model.layers):
+                raise KillahError(f"{spec.base} has {len(self.model.layers)} layers, not {spec.layers}")
+            self.model.layers = self.model.layers[: spec.layers]
         if spec.lora_rank:
             apply_lora(self.model, spec)
-        else:
+        elif spec.train_base:
             self.model.embeddings.word.freeze()  # the vocabulary table stays as it was
+        else:
+            self.model.freeze()
         if spec.head_dim:
             self.head = nn.Linear(encoder.dim, spec.head_dim, bias=spec.head_bias)
 
@@ -108,7 +117,10 @@ class TunedEncoder(nn.Module):
         return self.spec.head_dim or self._encoder.dim
 
     def __call__(self, ids: mx.array, mask: mx.array) -> mx.array:
-        x = self._encoder.pool(ids, mask)
+        return self.project(self._encoder.pool(ids, mask))
+
+    def project(self, x: mx.array) -> mx.array:
+        """Pooled encoder output (B, hidden) -> the output vectors (head, normalisation)."""
         if self.spec.head_dim:
             x = self.head(x)
         if self.spec.normalize:

@@ -77,3 +77,14 @@ def test_loading_a_mismatched_fine_tune_lists_the_problem(tiny_bert, tmp_path):
     (tmp_path / "a" / "encoder.json").write_text(json.dumps(info))
     with pytest.raises(KillahError, match=r"tuned encoder .*lora_a: shape \(32, 2\), expected \(32, 3\)"):
         TunedEncoder.load(tmp_path / "a")
+
+
+def test_head_only_on_the_first_layers(tiny_bert):
+    """layers=1 keeps the first layer; train_base=False leaves only the head trainable."""
+    net = TunedEncoder.create(TuneSpec(base=str(tiny_bert), lora_rank=0, train_base=False,
+                                       layers=1, head_dim=5))
+    assert len(net.model.layers) == 1
+    assert set(net.changed_weights()) == {"head.weight"}
+    assert net.encode(TEXTS).shape == (len(TEXTS), 5)
+    with pytest.raises(KillahError, match="has 2 layers, not 3"):
+        TunedEncoder.create(TuneSpec(base=str(tiny_bert), layers=3))
