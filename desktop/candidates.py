@@ -10,7 +10,7 @@ import difflib
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
@@ -20,19 +20,24 @@ TOKEN_RE = re.compile(r"\s+|\w+(?:[’'\-]\w+)*|[^\w\s]", re.UNICODE)
 @dataclass(frozen=True)
 class Candidate:
     text: str
-    score: float | None
+    score: float | None  # the WQRM score, 0-10 (None: not scored yet)
     breakdown: dict = field(default_factory=dict)  # component -> value in [0, 1] (None: n/a)
     weights: dict = field(default_factory=dict)  # component -> its weight in the score
+    faithful: bool | None = None  # kept the source's facts and meaning (None: not checked)
+    unfaithful_because: tuple[str, ...] = ()  # the failed checks, for the tooltip
+    style: float | None = None  # 0-1: sounds like the active persona (None: not measured)
 
     @classmethod
-    def from_engine(cls, item: Any) -> "Candidate":
-        """From an engine.quality.rerank.Ranked (text, score, quality.components/weights)."""
-        quality = getattr(item, "quality", None)  # engine.quality.rerank.Ranked
+    def from_engine(cls, item: Any) -> Candidate:
+        """From an engine.quality.rerank.Ranked (text, quality, faithfulness for rewrites)."""
+        checked = item.faithfulness  # engine.quality.faithfulness.Faithfulness or None
         return cls(
             text=str(item.text).strip(),
             score=float(item.score),
-            breakdown=dict(getattr(quality, "components", {}) or {}),
-            weights=dict(getattr(quality, "weights", {}) or {}),
+            breakdown=dict(item.quality.components or {}),
+            weights=dict(item.quality.weights or {}),
+            faithful=None if checked is None else bool(checked.ok),
+            unfaithful_because=() if checked is None else tuple(checked.reasons),
         )
 
 
@@ -82,11 +87,22 @@ def breakdown_text(c: Candidate) -> str:
     return "\n".join(lines)
 
 
+def _shown(value: bool | float | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.0%}"
+
+
 class CandidateModel(QAbstractTableModel):
     COL_RANK = 0
     COL_SCORE = 1
-    COL_TEXT = 2
-    HEADERS = ("#", "score", "candidate")
+    COL_FAITHFUL = 2  # shown once some candidate carries a faithfulness check
+    COL_STYLE = 3  # shown once some candidate carries a style similarity
+    COL_TEXT = 4
+    HEADERS = ("#", "score", "faithful", "like you", "candidate")
+    OPTIONAL: ClassVar[dict[int, str]] = {COL_FAITHFUL: "faithful", COL_STYLE: "style"}
 
     CandidateRole = Qt.UserRole + 1
     DiffRole = Qt.UserRole + 2
@@ -106,11 +122,16 @@ class CandidateModel(QAbstractTableModel):
     def clear(self) -> None:
         self.set_candidates("", [])
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
+    def has_values(self, column: int) -> bool:
+        """False for an optional column no candidate fills (the view hides it)."""
+        name = self.OPTIONAL.get(column)
+        return name is None or any(getattr(c, name) is not None for c in self.rows)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.HEADERS)
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section: int, orientation, role=Qt.DisplayRole):  # noqa: N802
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
@@ -127,9 +148,14 @@ class CandidateModel(QAbstractTableModel):
                 return str(index.row() + 1)
             if col == self.COL_SCORE:
                 return "—" if c.score is None else f"{c.score:.2f}"
+            if col in self.OPTIONAL:
+                return _shown(getattr(c, self.OPTIONAL[col]))
             if col == self.COL_TEXT:
                 return c.text
         if role == Qt.ToolTipRole:
+            if col == self.COL_FAITHFUL and c.faithful is not None:
+                return "keeps the facts and the meaning" if c.faithful else \
+                    "fails: " + "; ".join(c.unfaithful_because)
             return breakdown_text(c)
         if role == Qt.TextAlignmentRole and col != self.COL_TEXT:
             return int(Qt.AlignRight | Qt.AlignTop)

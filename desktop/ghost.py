@@ -19,6 +19,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.jobs import Job, JobManager
 from desktop.settings import Settings
+from engine import tasks
+from engine.style import ActiveStyle, Style
 
 WORD_RE = re.compile(r"\s*[^\s]+")
 
@@ -42,27 +44,24 @@ class GhostJob(Job):
 
     @classmethod
     def prepare(cls, lm: Any = None, context: str = "", options: Any = None,
-                transforms: tuple = (), exemplars: Callable[[str], tuple] | None = None
-                ) -> tuple[bool, str, dict]:
+                style: ActiveStyle | None = None) -> tuple[bool, str, dict]:
         if lm is None:
             return False, "the model is still loading", {}
         if not context.strip():
             return False, "nothing to continue", {}
-        return True, "", {"lm": lm, "context": context, "options": options, "transforms": transforms,
-                          "exemplars": exemplars}
+        return True, "", {"lm": lm, "context": context, "options": options,
+                          "style": style or ActiveStyle(Style())}
 
     def run(self) -> str:
         from engine.generate import stream_generate
-        from engine.tasks import continue_prompt
 
         p = self.params
-        # Persona exemplars embed the context: done here, off the GUI thread.
-        exemplars = tuple(p["exemplars"](p["context"])) if p["exemplars"] else ()
+        style: ActiveStyle = p["style"]
+        prompt = style.prompt("continue", p["context"])  # persona exemplars embed: off the GUI thread
         self.check_cancelled()
-        prompt = continue_prompt(p["context"], exemplars=exemplars)
         text = []
         # A document longer than the model's context: continue from its end.
-        for r in stream_generate(p["lm"], prompt, p["options"], transforms=p["transforms"],
+        for r in stream_generate(p["lm"], prompt, p["options"], transforms=style.transforms("continue"),
                                  overflow="keep_tail",
                                  cancel=self.token):
             if self.is_cancelled:
@@ -79,16 +78,14 @@ class Ghost(QObject):
     changed = Signal(str)  # the ghost text now shown ('' when none)
 
     def __init__(self, view: GhostView, jobs: JobManager, settings: Settings,
-                 model: Callable[[], Any], transforms: Callable[[], tuple] = lambda: (),
-                 exemplars: Callable[[], Callable[[str], tuple] | None] = lambda: None,
+                 model: Callable[[], Any], style: Callable[[], ActiveStyle] | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.view = view
         self.jobs = jobs
         self.settings = settings
         self.model = model
-        self.transforms = transforms
-        self.exemplars = exemplars
+        self.style = style or (lambda: ActiveStyle(Style()))
         self.text = ""
         self.job: GhostJob | None = None
         self.anchor: int | None = None  # cursor position the ghost hangs from
@@ -195,9 +192,10 @@ class Ghost(QObject):
         ok, message, params = GhostJob.prepare(
             lm=self.model(),
             context=context,
-            options=self.settings.sampling(max_tokens=self.settings.ghost_max_tokens, stop=("\n\n",)),
-            transforms=self.transforms(),
-            exemplars=self.exemplars(),
+            options=self.settings.sampling(
+                max_tokens=tasks.max_tokens("continue", context, self.settings.ghost_max_tokens),
+                stop=("\n\n",)),
+            style=self.style(),
         )
         if not ok:
             self.last_error = message

@@ -1,96 +1,78 @@
-"""The rephrase / restyle side panel: N candidates, ranked by the WQRM, applied as one undo step."""
+"""The rephrase / restyle side panel: N candidates, ranked by the WQRM, applied as one undo step.
+
+Prompts and length budgets come from engine.tasks through the active style
+(engine.style.ActiveStyle); this module only asks, shows and applies.
+"""
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRectF, QSize, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
-    QButtonGroup, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QStyle,
-    QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from desktop.candidates import Candidate, CandidateModel
 from desktop.jobs import Job
+from engine import tasks
+from engine.style import ActiveStyle, Style
 
-MODES = {
-    "rephrase": "Rephrase",
-    "formal": "Formal",
-    "casual": "Casual",
-    "shorter": "Shorter",
-    "longer": "Longer",
-    "like_me": "Like me",
-}
-
-
-def build_prompt(mode: str, text: str, exemplars: Sequence[str] = ()):
-    from engine.tasks import rephrase_prompt, restyle_preset_prompt
-
-    if mode == "rephrase":
-        return rephrase_prompt(text)
-    if mode == "like_me":
-        return rephrase_prompt(text, exemplars=exemplars)
-    return restyle_preset_prompt(text, mode)
-
-
-def rerank_available() -> bool:
-    try:
-        import engine.quality.rerank  # noqa: F401
-    except ImportError:
-        return False
-    return True
+LABELS = {"rephrase": "Rephrase", "formal": "Formal", "casual": "Casual", "shorter": "Shorter",
+          "longer": "Longer", "like_me": "Like me"}
 
 
 class RephraseJob(Job):
-    """Generate N candidates (streamed as `partial`), then rank them with the WQRM."""
+    """Generate N candidates for the selection, then rank them with the WQRM."""
 
-    partial = Signal(int, str)  # candidate index, its text so far
     resource = "model"
     title = "rephrasing"
 
     @classmethod
     def prepare(cls, lm: Any = None, text: str = "", mode: str = "rephrase", n: int = 4,
-                options: Any = None, transforms: tuple = (),
-                exemplars: Callable[[str], Sequence[str]] | None = None,
-                persona_profile: Any = None) -> tuple[bool, str, dict]:
+                options: Any = None, style: ActiveStyle | None = None) -> tuple[bool, str, dict]:
+        style = style or ActiveStyle(Style())
         if lm is None:
             return False, "the model is still loading", {}
         if not text.strip():
             return False, "select some text to rephrase first", {}
-        if mode not in MODES:
+        if mode not in tasks.REWRITE_MODES:
             return False, f"unknown mode {mode!r}", {}
-        if mode == "like_me" and exemplars is None:
-            return False, "“Like me” needs an active persona with exemplars (Persona panel)", {}
-        if len(text.split()) > 400:
-            return False, "the selection is too long to rephrase (over 400 words): select less", {}
-        if not rerank_available():
-            return False, "ranking by the writing-quality model is not available yet", {}
-        words = len(text.split())
-        factor = {"longer": 3.0, "shorter": 1.3}.get(mode, 2.0)
-        options = options.replace(max_tokens=int(16 + words * factor * 1.4))
-        return True, "", {"lm": lm, "exemplars": exemplars, "n": max(1, int(n)),
-                          "options": options, "transforms": transforms, "original": text, "mode": mode,
-                          "persona_profile": persona_profile}
+        if not style.offers(mode):
+            return False, ("“Like me” needs an active persona with exemplars or a style adapter "
+                           "(Persona panel)"), {}
+        if len(text.split()) > tasks.MAX_REWRITE_WORDS:
+            return False, (f"the selection is too long to rephrase (over {tasks.MAX_REWRITE_WORDS} "
+                           "words): select less"), {}
+        options = options.replace(max_tokens=tasks.max_tokens(mode, text))
+        return True, "", {"lm": lm, "n": max(1, int(n)), "options": options, "style": style,
+                          "original": text, "mode": mode}
 
     def run(self) -> list[Candidate]:
         from engine.quality.rerank import rerank
 
         p = self.params
-        exemplars = tuple(p["exemplars"](p["original"])) if p["mode"] == "like_me" else ()
-        prompt = build_prompt(p["mode"], p["original"], exemplars)
+        style: ActiveStyle = p["style"]
+        prompt = style.prompt(p["mode"], p["original"])  # "like me" embeds for exemplars: slow
         self.report(f"writing {p['n']} candidates")
-        kwargs = {"persona_profile": p.get("persona_profile"), "source": p["original"], "task": p["mode"]}
-        if "on_token" in inspect.signature(rerank).parameters:  # stream candidates as they are written
-            kwargs["on_token"] = self._on_token
         ranked = rerank(p["lm"], prompt, p["n"], options=p["options"],
-                        transforms=p["transforms"], cancel=self.token, **kwargs)
+                        transforms=style.transforms(p["mode"]),
+                        persona_profile=style.quality_profile, cancel=self.token,
+                        source=p["original"], task=p["mode"])
         self.check_cancelled()
         return [c for c in (Candidate.from_engine(r) for r in ranked) if c.text]
-
-    def _on_token(self, i: int, text: str) -> None:
-        self.partial.emit(i, text)
 
 
 class DiffDelegate(QStyledItemDelegate):
@@ -135,14 +117,13 @@ class RephrasePanel(QWidget):
         self.model = CandidateModel(self)
         self.job: RephraseJob | None = None
         self.target: tuple[int, int, str] | None = None  # the selection the candidates replace
-        self.streamed: dict[int, str] = {}
 
         self.heading = QLabel("<b>Rephrase</b> — select text and press Ctrl+R")
         self.heading.setWordWrap(True)
         buttons = QHBoxLayout()
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QPushButton] = {}
-        for mode, label in MODES.items():
+        for mode, label in LABELS.items():
             b = QPushButton(label)
             b.setObjectName(f"mode_{mode}")
             b.clicked.connect(lambda _=False, m=mode: self.request(m))
@@ -165,10 +146,13 @@ class RephrasePanel(QWidget):
         self.table.setMouseTracking(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(CandidateModel.COL_RANK, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(CandidateModel.COL_SCORE, QHeaderView.ResizeToContents)
+        for col in (CandidateModel.COL_SCORE, *CandidateModel.OPTIONAL):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(CandidateModel.COL_TEXT, QHeaderView.Stretch)
         header.sectionResized.connect(lambda *a: self.table.resizeRowsToContents())
         self.table.clicked.connect(self._on_clicked)
+        self.model.modelReset.connect(self._show_columns)
+        self._show_columns()
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
@@ -178,19 +162,19 @@ class RephrasePanel(QWidget):
         row.addWidget(self.status, 1)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
+        session.style_changed.connect(self.refresh_availability)
         self.refresh_availability()
 
     def refresh_availability(self) -> None:
-        available = rerank_available()
-        for b in self.mode_buttons.values():
-            b.setEnabled(available)
-        if not available:
-            self.status.setText("Not available yet: the writing-quality ranker (engine.quality.rerank) "
-                                "is not installed in this build.")
-        has_persona = self.session.persona_exemplars is not None
-        self.mode_buttons["like_me"].setEnabled(available and has_persona)
+        offered = self.session.active_style().offers("like_me")
+        self.mode_buttons["like_me"].setEnabled(offered)
         self.mode_buttons["like_me"].setToolTip(
-            "rewrite in the voice of the active persona" if has_persona else "choose a persona first")
+            "rewrite in the voice of the active persona or style adapter" if offered
+            else "choose a persona or a style adapter first (Persona panel)")
+
+    def _show_columns(self) -> None:
+        for col in CandidateModel.OPTIONAL:
+            self.table.setColumnHidden(col, not self.model.has_values(col))
 
     # -- requests --------------------------------------------------------------
     def request(self, mode: str = "rephrase") -> bool:
@@ -201,36 +185,22 @@ class RephrasePanel(QWidget):
         s = self.session
         ok, message, params = RephraseJob.prepare(
             lm=s.model(), text=text, mode=mode, n=self.count.value(),
-            options=s.settings.sampling(max_tokens=s.settings.rephrase_max_tokens),
-            transforms=s.transforms(),
-            exemplars=s.exemplars() if mode == "like_me" else None,
-            persona_profile=s.persona_profile,
-        )
+            options=s.settings.sampling(), style=s.active_style())
         if not ok:
             self.status.setText(message)
             return False
         self.target = (start, end, text)
-        self.streamed = {}
         self.model.clear()
         short = text if len(text) < 80 else text[:77] + "…"
-        self.heading.setText(f"<b>{MODES[mode]}</b>: “{short}”")
+        self.heading.setText(f"<b>{LABELS[mode]}</b>: “{short}”")
         self.status.setText(f"writing {params['n']} candidates…")
         job = RephraseJob(params)
-        job.partial.connect(self._on_partial)
         job.result.connect(self._on_result)
         job.error.connect(self._on_error)
         job.cancelled.connect(self._on_cancelled)
         self.job = job
         s.jobs.submit(job)
         return True
-
-    def _on_partial(self, i: int, text: str) -> None:
-        if self.sender() is not self.job or self.target is None:
-            return
-        self.streamed[i] = self.streamed.get(i, "") + text
-        rows = [Candidate(self.streamed[k].strip(), None) for k in sorted(self.streamed)]
-        self.model.set_candidates(self.target[2], rows)
-        self.table.resizeRowsToContents()
 
     def _on_result(self, candidates: list) -> None:
         if self.sender() is not self.job or self.target is None:

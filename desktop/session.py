@@ -1,19 +1,22 @@
 """What the whole window shares: settings, the job queues, the loaded model, the active style.
 
 `Session` loads the model on the "model" queue and tells the panels when it is
-ready; panels ask it for the model, the generation transforms (adapters and
-persona steering) and the persona's exemplars.
+ready. It also holds the active style: `style` (an engine.style.Style, the
+user's choice) and `active_style()` (that style opened for the loaded model:
+transforms, exemplars and prompt settings per mode). `set_style` is its only
+writer; panels read it and listen to `style_changed`.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop import settings as settings_mod
 from desktop.jobs import Job, JobManager
+from engine.style import ActiveStyle, Style
 
 
 class ModelLoadJob(Job):
@@ -53,8 +56,8 @@ class ModelLoadJob(Job):
         the models folder, where engine.models finds it, instead of converting the GGUF."""
         import shutil
 
-        from engine import atomic, paths
         from desktop.resources import resources_dir
+        from engine import atomic, paths
 
         shipped = resources_dir() / "models"
         if not shipped.is_dir():
@@ -72,11 +75,32 @@ class ModelLoadJob(Job):
                     shutil.copyfile(f, dest)
 
 
+class OpenStyleJob(Job):
+    """Open a Style for the loaded model (adapters, persona, steering vectors)."""
+
+    resource = "model"
+    title = "activating the style"
+
+    @classmethod
+    def prepare(cls, style: Style | None = None, lm: Any = None) -> tuple[bool, str, dict]:
+        if style is None:
+            return False, "no style given", {}
+        if lm is None and not style.is_plain:
+            return False, "the model is still loading", {}
+        return True, "", {"style": style, "lm": lm}
+
+    def run(self) -> ActiveStyle:
+        return self.params["style"].open(self.params["lm"], progress=self.progress.emit,
+                                         cancel=self.token)
+
+
 class Session(QObject):
     model_loading = Signal(str)  # a progress message
     model_ready = Signal(object)
     model_failed = Signal(str)
-    style_changed = Signal()
+    style_changed = Signal()  # `style` and `active_style()` now hold the new style
+    style_progress = Signal(str)
+    style_failed = Signal(str)  # why the requested style could not be used (the old one stays)
 
     def __init__(self, settings: settings_mod.Settings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -88,12 +112,10 @@ class Session(QObject):
         self.jobs = JobManager(self)
         self.lm: Any = None
         self.load_job: ModelLoadJob | None = None
+        self.style_job: OpenStyleJob | None = None
         self.first_time = False
-        # The active style: set by the persona & adapters panel.
-        self.adapter_stack: Any = None
-        self.steering: Any = None
-        self.persona_exemplars: Callable[[str], tuple] | None = None
-        self.persona_profile: Any = None  # engine.quality StyleProfile of the active persona
+        self.style = Style()
+        self._active = ActiveStyle(self.style)
         self.apply_network_setting()
 
     def save_settings(self) -> None:
@@ -127,17 +149,63 @@ class Session(QObject):
     def _on_loaded(self, lm: Any) -> None:
         self.lm = lm
         self.model_ready.emit(lm)
+        self._restore_style()
 
     def model(self) -> Any:
         return self.lm
 
     # -- the active style ------------------------------------------------------
-    def transforms(self) -> tuple:
-        return tuple(t for t in (self.adapter_stack, self.steering) if t is not None)
+    def active_style(self) -> ActiveStyle:
+        """The active style opened for the loaded model (the plain model when none)."""
+        return self._active
 
-    def exemplars(self) -> Callable[[str], tuple] | None:
-        """The active persona's exemplar picker (slow: call it on a worker), or None."""
-        return self.persona_exemplars
+    def set_style(self, style: Style) -> tuple[bool, str]:
+        """Make `style` the active one: it opens on the model queue; then it is stored, recorded
+        in the settings and `style_changed` is emitted (or `style_failed`, keeping the old one)."""
+        ok, message, params = OpenStyleJob.prepare(style, self.lm)
+        if not ok:
+            return False, message
+        if self.style_job is not None:
+            self.style_job.cancel()
+        job = OpenStyleJob(params)
+        job.progress.connect(self._on_style_progress)
+        job.result.connect(self._on_style_opened)
+        job.error.connect(self._on_style_failed)
+        self.style_job = job
+        self.jobs.submit(job)
+        return True, ""
+
+    def _on_style_progress(self, p) -> None:  # an engine.progress.Progress
+        self.style_progress.emit(p.message)
+
+    def _on_style_opened(self, active: ActiveStyle) -> None:
+        if self.sender() is not self.style_job:
+            return  # a superseded request
+        self.style_job = None
+        self.style, self._active = active.style, active
+        self.settings.record_style(active.style)
+        self.save_settings()
+        self.style_changed.emit()
+
+    def _on_style_failed(self, message: str) -> None:
+        if self.sender() is self.style_job:
+            self.style_job = None
+            self.style_failed.emit(message)
+
+    def _restore_style(self) -> None:
+        """After a model (re)load: reopen the recorded style for it (a model change invalidates
+        adapters and steering vectors)."""
+        try:
+            style = self.settings.style()
+        except ValueError as e:
+            self.style_failed.emit(f"the saved style is not usable ({e}); no style is active")
+            return
+        stale = not self.style.is_plain
+        self.style, self._active = Style(), ActiveStyle(Style())  # nothing stale meanwhile
+        if stale:
+            self.style_changed.emit()
+        if not style.is_plain:
+            self.set_style(style)
 
     def shutdown(self) -> bool:
         return self.jobs.shutdown()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import atomic, paths
+from engine.style import DEFAULT_EXEMPLARS, DEFAULT_STRENGTH, MAX_EXEMPLARS, AdapterSpec, Style
 
 FORMAT = "killah-settings v1"
 MAX_RECENT = 10
@@ -23,9 +24,8 @@ BOUNDS = {
     "temperature": (0.0, 5.0), "min_p": (0.0, 1.0), "top_p": (0.0, 1.0),
     "repetition_penalty": (0.5, 3.0), "ghost_pause_ms": (50, 60_000),
     "ghost_max_tokens": (1, 512), "ghost_context_chars": (100, 100_000),
-    "rephrase_candidates": (1, 16), "rephrase_max_tokens": (1, 1024),
-    "autosave_seconds": (1, 3600), "persona_strength": (0.0, 1.0),
-    "persona_exemplars": (0, 16),
+    "rephrase_candidates": (1, 16), "autosave_seconds": (1, 3600),
+    "persona_strength": (0.0, 1.0), "persona_exemplars": (0, MAX_EXEMPLARS),
 }
 LIST_ITEMS = {"adapters": dict, "library_folders": str, "optout_folders": str,
               "recent_files": str}
@@ -49,20 +49,23 @@ class Settings:
     ghost_max_tokens: int = _f(24, "length of a suggestion, in tokens")
     ghost_context_chars: int = _f(2000, "how much text before the cursor the model sees")
     rephrase_candidates: int = _f(4, "how many rephrasings to generate and rank")
-    rephrase_max_tokens: int = _f(80, "the longest rephrasing, in tokens")
     dictation_language: str = _f("en", "language spoken for dictation ('en' uses the English-only model)")
     spoken_punctuation: bool = _f(True, "turn spoken 'comma', 'full stop', 'question mark' into punctuation")
     network_access: bool = _f(False, "allow downloading models from Hugging Face (off: no network connections)")
     autosave_seconds: int = _f(3, "how often unsaved text is written to the autosave folder")
-    persona: str = _f("", "the active persona ('' = none)")
-    persona_strength: float = _f(0.25, "how strongly the persona steers generation (0-1; 0.25 = steering strength 2, the measured default)")
-    adapters: list = _f([], "style/task adapters in use: [{'name': ..., 'scale': ...}]")
-    library_folders: list = _f([], "folders indexed into the library")
-    optout_folders: list = _f([], "folders never read")
-    recent_files: list = _f([], "recently opened documents, newest first")
+    # The active style (engine.style.Style): written only by Session.set_style
+    persona: str = field(default="", metadata={"help": Style.help("persona")})
+    persona_strength: float = field(default=DEFAULT_STRENGTH, metadata={"help": Style.help("strength")})
+    persona_exemplars: int = field(default=DEFAULT_EXEMPLARS, metadata={"help": Style.help("exemplars")})
+    adapters: list = field(default_factory=list, metadata={
+        "help": "adapters in use: [{name, path, strength, tasks}] (engine.style.AdapterSpec)"})
+    library_folders: list = field(default_factory=list, metadata={"help": "folders indexed into the library"})
+    optout_folders: list = field(default_factory=list, metadata={"help": "folders never read"})
+    recent_files: list = field(default_factory=list, metadata={
+        "help": "recently opened documents, newest first"})
 
     @classmethod
-    def from_dict(cls, data: dict, ignored: list[str] | None = None) -> "Settings":
+    def from_dict(cls, data: dict, ignored: list[str] | None = None) -> Settings:
         """Known keys with the right type, within their bounds (BOUNDS), are taken; the rest
         keep their defaults and are named in `ignored`."""
         kwargs = {}
@@ -103,16 +106,24 @@ class Settings:
         self.recent_files = [path] + [p for p in self.recent_files if p != path]
         del self.recent_files[MAX_RECENT:]
 
+    def style(self) -> Style:
+        """The active style these settings record (ValueError when the file holds a bad one)."""
+        return Style(persona=self.persona, strength=self.persona_strength,
+                     exemplars=self.persona_exemplars,
+                     adapters=tuple(AdapterSpec.from_dict(a) for a in self.adapters if isinstance(a, dict)))
+
+    def record_style(self, style: Style) -> None:
+        self.persona = style.persona
+        self.persona_strength = style.strength
+        self.persona_exemplars = style.exemplars
+        self.adapters = [a.to_dict() for a in style.adapters]
+
     def sampling(self, **overrides: Any):
         """engine.generate.SamplingOptions from these settings."""
         from engine.generate import SamplingOptions
 
-        kw = dict(
-            temperature=self.temperature,
-            min_p=self.min_p,
-            top_p=self.top_p,
-            repetition_penalty=self.repetition_penalty,
-        )
+        kw = {"temperature": self.temperature, "min_p": self.min_p, "top_p": self.top_p,
+              "repetition_penalty": self.repetition_penalty}
         kw.update(overrides)
         return SamplingOptions(**kw)
 
@@ -125,7 +136,7 @@ def load(path: Path | None = None) -> tuple[Settings, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
+            raise ValueError("not a JSON object")  # noqa: TRY004 - caught just below
     except (OSError, ValueError) as e:
         return Settings(), f"settings file {path} is unreadable ({e}); using defaults"
     ignored: list[str] = []

@@ -22,8 +22,9 @@ from desktop.documents import Documents, word_count
 from desktop.editor import TextEditor
 from desktop.ghost import Ghost
 from desktop.memory_panel import MemoryPanel
-from desktop.rephrase import RephrasePanel
+from desktop.rephrase import LABELS, RephrasePanel
 from desktop.session import Session
+from engine import tasks
 from engine.errors import KillahError
 
 DOC_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
@@ -44,8 +45,7 @@ class MainWindow(QMainWindow):
         self.editor.setPlaceholderText("Start writing. Pause, and Killah suggests how to go on: "
                                        "Tab takes it, Alt+→ one word, Esc dismisses.")
         self.documents = Documents(self, s.settings, s.save_settings)
-        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.transforms, s.exemplars,
-                           self)
+        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.active_style, self)
         self.editor.ghost = self.ghost
 
         self.rephrase = RephrasePanel(s, self.editor)
@@ -143,9 +143,8 @@ class MainWindow(QMainWindow):
         self.rephrase_action = self._action(edit, "&Rephrase selection", self.request_rephrase,
                                             "Ctrl+R", name="rephrase")
         restyle = edit.addMenu("Re&style selection")
-        for mode in ("formal", "casual", "shorter", "longer", "like_me"):
-            self._action(restyle, mode.replace("_", " ").capitalize(),
-                         lambda _=False, m=mode: self.request_rephrase(m))
+        for mode in tasks.REWRITE_MODES[1:]:  # the presets and "like me"
+            self._action(restyle, LABELS[mode], lambda _=False, m=mode: self.request_rephrase(m))
         if self.dictation is not None:
             voice = bar.addMenu("&Dictation")
             self._action(voice, "Start / stop listening", self.dictation.toggle, "Ctrl+Shift+D")

@@ -36,7 +36,7 @@ from typing import Any
 from engine import tasks
 from engine.errors import KillahError
 from engine.perturb import PerturbationSettings
-from engine.progress import ProgressCallback, report_progress
+from engine.progress import CancelToken, ProgressCallback, report_progress
 
 DEFAULT_STRENGTH = 0.25  # the user's default persona strength: the measured default steering
 DEFAULT_EXEMPLARS = 3
@@ -187,12 +187,13 @@ class Style:
         return cls(**{k: v for k, v in d.items() if k in known and v is not None})
 
     # -- opening it ---------------------------------------------------------------------
-    def open(self, lm=None, store=None, progress: ProgressCallback | None = None
-             ) -> ActiveStyle:
+    def open(self, lm=None, store=None, progress: ProgressCallback | None = None,
+             cancel: CancelToken | None = None) -> ActiveStyle:
         """Load what this style needs for `lm`: adapters (validated), persona, steering vectors.
 
         Slow (reads the index, may compute steering vectors): call it off the GUI thread.
-        Raises KillahError (or AdapterMismatch) naming the adapter or persona at fault.
+        Raises KillahError (or AdapterMismatch) naming the adapter or persona at fault, and
+        Cancelled between its steps once `cancel` is set.
         """
         if self.is_plain:
             return ActiveStyle(self)
@@ -200,6 +201,8 @@ class Style:
             raise KillahError("a persona or adapters need the model: it is not loaded yet")
 
         def say(message: str) -> None:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             report_progress(progress, "style", message=message)
 
         persona = profile = None
@@ -230,6 +233,7 @@ class Style:
                         (loaded[a.path], loaded[a.path].lora_scale * a.strength) for a in specs])
                 if specs:
                     stacks[mode] = built[specs]
+        say("ready")
         return ActiveStyle(self, persona, stacks, style_adapters, profile)
 
 

@@ -60,3 +60,27 @@ def test_rephrase_refuses_without_a_selection(qtbot, tiny_window):
     w.editor.setPlainText(TEXT)
     assert not w.request_rephrase()
     assert "select some text" in w.rephrase.status.text()
+
+
+def test_the_panel_offers_every_rewrite_mode_of_the_tasks_module():
+    from desktop.rephrase import LABELS
+    from engine import tasks
+
+    assert tuple(LABELS) == tasks.REWRITE_MODES
+
+
+def test_faithfulness_and_style_columns_appear_only_when_candidates_carry_them(qtbot, tiny_window):
+    from desktop.candidates import Candidate
+
+    model, table = tiny_window.rephrase.model, tiny_window.rephrase.table
+    model.set_candidates(TEXT, [Candidate("A.", 8.0), Candidate("B.", 7.0)])
+    assert table.isColumnHidden(CandidateModel.COL_FAITHFUL) and table.isColumnHidden(CandidateModel.COL_STYLE)
+    model.set_candidates(TEXT, [Candidate("A.", 8.0, faithful=True),
+                                Candidate("B.", 7.0, faithful=False, unfaithful_because=("lost 3",))])
+    assert not table.isColumnHidden(CandidateModel.COL_FAITHFUL)
+    assert table.isColumnHidden(CandidateModel.COL_STYLE)
+    assert [model.index(r, CandidateModel.COL_FAITHFUL).data() for r in (0, 1)] == ["yes", "no"]
+    assert model.index(1, CandidateModel.COL_FAITHFUL).data(Qt.ToolTipRole) == "fails: lost 3"
+    model.set_candidates(TEXT, [Candidate("A.", 8.0, style=0.42)])
+    assert table.isColumnHidden(CandidateModel.COL_FAITHFUL)
+    assert model.index(0, CandidateModel.COL_STYLE).data() == "42%"
