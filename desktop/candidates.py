@@ -67,7 +67,8 @@ def diff_html(original: str, new: str) -> str:
         t = html.escape(text)
         if op == "-":
             gap = " " if i + 1 < len(diff) and diff[i + 1][0] == "+" else ""
-            parts.append(f'<span style="color:#c0392b;text-decoration:line-through">{t}</span>{gap}')
+            struck = "color:#c0392b;text-decoration:line-through"
+            parts.append(f'<span style="{struck}">{t}</span>{gap}')
         elif op == "+":
             parts.append(f'<span style="color:#1e8449;font-weight:600">{t}</span>')
         else:

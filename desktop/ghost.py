@@ -57,12 +57,12 @@ class GhostJob(Job):
 
         p = self.params
         style: ActiveStyle = p["style"]
-        prompt = style.prompt("continue", p["context"])  # persona exemplars embed: off the GUI thread
+        prompt = style.prompt("continue", p["context"])  # exemplars embed: here, off the GUI thread
         self.check_cancelled()
         text = []
         # A document longer than the model's context: continue from its end.
-        for r in stream_generate(p["lm"], prompt, p["options"], transforms=style.transforms("continue"),
-                                 overflow="keep_tail",
+        for r in stream_generate(p["lm"], prompt, p["options"],
+                                 transforms=style.transforms("continue"), overflow="keep_tail",
                                  cancel=self.token):
             if self.is_cancelled:
                 break
@@ -106,7 +106,7 @@ class Ghost(QObject):
             self.cancel()
 
     def typed(self, text: str) -> bool:
-        """Called before a typed `text` is inserted: True when it matches (and consumes) the ghost."""
+        """Before a typed `text` is inserted: True when it matches (and consumes) the ghost."""
         if not self.text or not text or not self.text.startswith(text):
             return False
         self.text = self.text[len(text):]

@@ -73,7 +73,8 @@ class AdapterModel(QAbstractTableModel):
     def check(self, path: str) -> bool:
         for i, r in enumerate(self.rows):
             if _key(r["info"].path) == _key(path):
-                return self.setData(self.index(i, self.COL_USE), Qt.Checked.value, Qt.CheckStateRole)
+                return self.setData(self.index(i, self.COL_USE), Qt.Checked.value,
+                                    Qt.CheckStateRole)
         return False
 
     def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
@@ -142,7 +143,8 @@ class StyleScoreJob(Job):
 
 class PersonaView(Protocol):
     def show_personas(self, names: Sequence[str], current: str) -> None: ...
-    def show_adapters(self, adapters: Sequence[AdapterInfo], active: Sequence[AdapterSpec]) -> None: ...
+    def show_adapters(self, adapters: Sequence[AdapterInfo],
+                      active: Sequence[AdapterSpec]) -> None: ...
     def show_choice(self, style: Style) -> None: ...  # persona, strength and exemplars controls
     def chosen_persona(self) -> str: ...
     def chosen_strength(self) -> float: ...  # the user's 0-1 persona strength
@@ -277,7 +279,8 @@ class PersonaPanel(QWidget):
         self.table = QTableView()
         self.table.setModel(self.adapters)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(AdapterModel.COL_NAME, QHeaderView.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(AdapterModel.COL_NAME, QHeaderView.Stretch)
         adapters_box = QGroupBox("Adapters (style LoRAs under task LoRAs) — check to use; "
                                  "strength 1.0 = as trained (double-click to edit)")
         QVBoxLayout(adapters_box).addWidget(self.table)

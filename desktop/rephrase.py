@@ -231,7 +231,8 @@ class RephrasePanel(QWidget):
             return False
         start, end, original = self.target
         if self.editor.text_range(start, end) != original:
-            self.status.setText("the text changed since these candidates were made: select it again")
+            self.status.setText("the text changed since these candidates were made: "
+                                "select it again")
             return False
         text = self.model.rows[row].text
         self.editor.replace_range(start, end, text)

@@ -102,7 +102,8 @@ class Session(QObject):
     style_progress = Signal(str)
     style_failed = Signal(str)  # why the requested style could not be used (the old one stays)
 
-    def __init__(self, settings: settings_mod.Settings | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, settings: settings_mod.Settings | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         warning = ""
         if settings is None:
@@ -122,14 +123,15 @@ class Session(QObject):
         settings_mod.save(self.settings)
 
     def apply_network_setting(self) -> None:
-        """No network connections unless the user allowed them (Hugging Face libraries obey these)."""
+        """No network connections unless the user allowed them (Hugging Face's libraries obey)."""
         off = "0" if self.settings.network_access else "1"
         for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "KILLAH_OFFLINE"):
             os.environ[name] = off
 
     # -- the model -------------------------------------------------------------
     def load_model(self) -> tuple[bool, str]:
-        ok, message, params = ModelLoadJob.prepare(self.settings.model, self.settings.network_access)
+        ok, message, params = ModelLoadJob.prepare(self.settings.model,
+                                                   self.settings.network_access)
         if not ok:
             self.model_failed.emit(message)
             return False, message

@@ -39,27 +39,36 @@ def _f(default: Any, help: str, **kw: Any):
 
 @dataclass
 class Settings:
-    model: str = _f("default", "'default' (the bundled Gemma 3 270M base), a local MLX folder or .gguf, or a Hugging Face id")
+    model: str = _f("default", "'default' (the bundled Gemma 3 270M base), a local MLX folder "
+                               "or .gguf, or a Hugging Face id")
     temperature: float = _f(0.8, "sampling temperature: higher is more surprising")
-    min_p: float = _f(0.05, "min-p: drop tokens less likely than this fraction of the most likely one")
+    min_p: float = _f(0.05, "min-p: drop tokens less likely than this fraction of the most "
+                            "likely one")
     top_p: float = _f(1.0, "nucleus sampling (1.0 = off)")
     repetition_penalty: float = _f(1.1, "penalty on recently used tokens (1.0 = off)")
     ghost_enabled: bool = _f(True, "suggest a continuation after a pause in typing")
-    ghost_pause_ms: int = _f(600, "how long a typing pause must last before a suggestion starts, in ms")
+    ghost_pause_ms: int = _f(600, "how long a typing pause must last before a suggestion "
+                                  "starts, in ms")
     ghost_max_tokens: int = _f(24, "length of a suggestion, in tokens")
     ghost_context_chars: int = _f(2000, "how much text before the cursor the model sees")
     rephrase_candidates: int = _f(4, "how many rephrasings to generate and rank")
-    dictation_language: str = _f("en", "language spoken for dictation ('en' uses the English-only model)")
-    spoken_punctuation: bool = _f(True, "turn spoken 'comma', 'full stop', 'question mark' into punctuation")
-    network_access: bool = _f(False, "allow downloading models from Hugging Face (off: no network connections)")
+    dictation_language: str = _f("en", "language spoken for dictation ('en' uses the "
+                                       "English-only model)")
+    spoken_punctuation: bool = _f(True, "turn spoken 'comma', 'full stop', 'question mark' into "
+                                        "punctuation")
+    network_access: bool = _f(False, "allow downloading models from Hugging Face (off: no "
+                                     "network connections)")
     autosave_seconds: int = _f(3, "how often unsaved text is written to the autosave folder")
     # The active style (engine.style.Style): written only by Session.set_style
     persona: str = field(default="", metadata={"help": Style.help("persona")})
-    persona_strength: float = field(default=DEFAULT_STRENGTH, metadata={"help": Style.help("strength")})
-    persona_exemplars: int = field(default=DEFAULT_EXEMPLARS, metadata={"help": Style.help("exemplars")})
+    persona_strength: float = field(default=DEFAULT_STRENGTH,
+                                    metadata={"help": Style.help("strength")})
+    persona_exemplars: int = field(default=DEFAULT_EXEMPLARS,
+                                   metadata={"help": Style.help("exemplars")})
     adapters: list = field(default_factory=list, metadata={
         "help": "adapters in use: [{name, path, strength, tasks}] (engine.style.AdapterSpec)"})
-    library_folders: list = field(default_factory=list, metadata={"help": "folders indexed into the library"})
+    library_folders: list = field(default_factory=list,
+                                  metadata={"help": "folders indexed into the library"})
     optout_folders: list = field(default_factory=list, metadata={"help": "folders never read"})
     recent_files: list = field(default_factory=list, metadata={
         "help": "recently opened documents, newest first"})
@@ -99,7 +108,8 @@ class Settings:
 
     @staticmethod
     def help(name: str) -> str:
-        return next(f.metadata.get("help", "") for f in dataclasses.fields(Settings) if f.name == name)
+        return next(f.metadata.get("help", "") for f in dataclasses.fields(Settings)
+                    if f.name == name)
 
     def add_recent(self, path: str | Path) -> None:
         path = str(Path(path).resolve())
@@ -110,7 +120,8 @@ class Settings:
         """The active style these settings record (ValueError when the file holds a bad one)."""
         return Style(persona=self.persona, strength=self.persona_strength,
                      exemplars=self.persona_exemplars,
-                     adapters=tuple(AdapterSpec.from_dict(a) for a in self.adapters if isinstance(a, dict)))
+                     adapters=tuple(AdapterSpec.from_dict(a) for a in self.adapters
+                                    if isinstance(a, dict)))
 
     def record_style(self, style: Style) -> None:
         self.persona = style.persona

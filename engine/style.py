@@ -70,7 +70,8 @@ class AdapterSpec:
 
     path: str = field(metadata={"help": "the adapter folder (mlx-lm format + metadata.json)"})
     strength: float = field(default=1.0, metadata={
-        "help": f"1 = as trained, 0 = off, up to {MAX_ADAPTER_STRENGTH:g} (multiplies its LoRA scale)"})
+        "help": f"1 = as trained, 0 = off, up to {MAX_ADAPTER_STRENGTH:g} "
+                "(multiplies its LoRA scale)"})
     tasks: tuple[str, ...] = field(default=(), metadata={
         "help": "the modes a task adapter serves; empty for a style adapter (every mode)"})
     name: str = field(default="", metadata={"help": "shown to the user (default: the folder name)"})
@@ -82,8 +83,8 @@ class AdapterSpec:
         if not self.path:
             raise ValueError("an adapter needs a folder")
         if not 0 <= self.strength <= MAX_ADAPTER_STRENGTH:
-            raise ValueError(f"adapter {self.name}: strength must be in [0, {MAX_ADAPTER_STRENGTH:g}], "
-                             f"got {self.strength}")
+            raise ValueError(f"adapter {self.name}: strength must be in "
+                             f"[0, {MAX_ADAPTER_STRENGTH:g}], got {self.strength}")
         unknown = [t for t in self.tasks if t not in tasks.MODES]
         if unknown:
             raise ValueError(f"adapter {self.name}: unknown mode(s) {', '.join(unknown)}; "
@@ -102,7 +103,7 @@ class AdapterSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> AdapterSpec:
-        """From to_dict(); older settings kept only {'name', 'scale'} (a folder in the adapters dir)."""
+        """From to_dict(); older settings kept {'name', 'scale'} (a folder in the adapters dir)."""
         from engine import paths
 
         path = d.get("path") or str(paths.adapters_dir() / str(d.get("name", "")))
@@ -139,7 +140,8 @@ class Style:
         if not 0 <= self.exemplars <= MAX_EXEMPLARS:
             raise ValueError(f"exemplars must be in [0, {MAX_EXEMPLARS}], got {self.exemplars}")
         if self.neutral not in NEUTRAL_CHOICES:
-            raise ValueError(f"neutral must be one of {', '.join(NEUTRAL_CHOICES)}, not {self.neutral!r}")
+            raise ValueError(f"neutral must be one of {', '.join(NEUTRAL_CHOICES)}, "
+                             f"not {self.neutral!r}")
         for mode in tasks.MODES:
             serving = [a.name for a in self.adapters if a.is_task and mode in a.tasks]
             if len(serving) > 1:
@@ -267,22 +269,22 @@ class ActiveStyle:
         return self.persona is not None and self.style.exemplars > 0
 
     def exemplars(self, context: str) -> tuple[str, ...]:
-        """The persona's paragraphs closest to `context` (slow: it embeds; call off the GUI thread)."""
+        """The persona's paragraphs closest to `context` (slow, it embeds: use a worker)."""
         return tuple(self.persona.exemplars(context)) if self.has_exemplars else ()
 
     def prompt_settings(self, mode: str) -> tasks.PromptSettings:
-        """The style adapters' author and trained perturbation (the defaults without one).
-
-        Task adapters (engine/tasks frames of their own) do not change these.
-        """
+        """What the adapters serving `mode` change in its prompt: the style adapters' author and
+        trained perturbation, and the frame a task adapter was trained on (its metadata's
+        prompt_format); the defaults without them."""
         author = next((a.author for a in self._style_adapters if a.author), "")
         noise = next((a.perturbation for a in self._style_adapters if a.perturbation), {})
         stack = self._stacks.get(mode)
-        frame = next((str(e.adapter.metadata.get("prompt_format") or "") for e in
-                      (stack.entries if stack is not None else ()) if e.adapter not in self._style_adapters
-                      and e.adapter.metadata.get("prompt_format")), "")
-        return tasks.PromptSettings(author=author, perturbation=PerturbationSettings.from_dict(noise),
-                                    task_frame=frame)
+        task_adapters = [e.adapter for e in (stack.entries if stack is not None else ())
+                         if e.adapter not in self._style_adapters]
+        frame = next((str(a.metadata["prompt_format"]) for a in task_adapters
+                      if a.metadata.get("prompt_format")), "")
+        return tasks.PromptSettings(author=author, task_frame=frame,
+                                    perturbation=PerturbationSettings.from_dict(noise))
 
     def offers(self, mode: str) -> bool:
         """Whether `mode` can run: "like me" needs exemplars or a style adapter with an author."""
@@ -312,13 +314,15 @@ def add_style_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--strength", type=float, default=DEFAULT_STRENGTH,
                        help=f"{Style.help('strength')} (default: {DEFAULT_STRENGTH})")
     group.add_argument("--exemplars", type=int, default=DEFAULT_EXEMPLARS,
-                       help=f"{Style.help('exemplars')} (default: {DEFAULT_EXEMPLARS}, with a persona)")
+                       help=f"{Style.help('exemplars')} "
+                            f"(default: {DEFAULT_EXEMPLARS}, with a persona)")
     group.add_argument("--adapter", action="append", default=[], metavar="NAME[:STRENGTH]",
                        help="a style adapter: a folder or a name in the adapters folder, "
                             "optionally with its strength (1 = as trained); repeatable")
     group.add_argument("--task-adapter", action="append", default=[],
                        metavar="MODE[,MODE]=NAME[:STRENGTH]",
-                       help="a task adapter over the style adapters, for the modes named; repeatable")
+                       help="a task adapter over the style adapters, for the modes named; "
+                            "repeatable")
 
 
 def style_from_args(args: argparse.Namespace) -> Style:
@@ -350,7 +354,8 @@ def _adapter_arg(value: str, modes: Sequence[str]) -> AdapterSpec:
     if not path.is_dir():
         path = paths.adapters_dir() / name
     if not path.is_dir():
-        raise KillahError(f"adapter {name!r}: no such folder, and none of that name in {paths.adapters_dir()}")
+        raise KillahError(f"adapter {name!r}: no such folder, and none of that name in "
+                          f"{paths.adapters_dir()}")
     try:
         return AdapterSpec(str(path), strength, tuple(modes))
     except ValueError as e:

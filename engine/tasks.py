@@ -162,7 +162,8 @@ def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
     A perturbation (the active style adapter's) applies to the passage, never to the request.
     """
     if preset not in RESTYLE_PRESETS:
-        raise ValueError(f"unknown restyle preset {preset!r}: choose one of {sorted(RESTYLE_PRESETS)}")
+        raise ValueError(f"unknown restyle preset {preset!r}: "
+                         f"choose one of {sorted(RESTYLE_PRESETS)}")
     words = word_count(text)
     target = {"shorter": max(3, words * 2 // 3), "longer": words * 3 // 2}.get(preset, words)
     passage = perturb_input(text.strip(), perturbation)
@@ -179,7 +180,8 @@ def task_prompt(mode: str, text: str, exemplars: Sequence[str] = (), memory: str
     """The rewrite task adapter's frame for `mode` (rephrase or a preset); "like me" rephrases."""
     mode = "rephrase" if mode == "like_me" else mode
     if mode not in TASK_INSTRUCTIONS:
-        raise ValueError(f"no task frame for {mode!r}: choose one of {', '.join(TASK_INSTRUCTIONS)}")
+        raise ValueError(f"no task frame for {mode!r}: "
+                         f"choose one of {', '.join(TASK_INSTRUCTIONS)}")
     body = TASK_TEMPLATE.format(instruction=TASK_INSTRUCTIONS[mode], text=" ".join(text.split()))
     return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task=mode)
 
@@ -233,8 +235,6 @@ def neutralize_plain_prompt(passage: str, lang: str = "en") -> str:
 PRESETS = tuple(RESTYLE_PRESETS)
 REWRITE_MODES = ("rephrase", *PRESETS, "like_me")
 MODES = ("continue", *REWRITE_MODES, "story")
-MODE_LABELS = {"continue": "Continue", "rephrase": "Rephrase", "formal": "Formal", "casual": "Casual",
-               "shorter": "Shorter", "longer": "Longer", "like_me": "Like me", "story": "Story"}
 # Modes whose prompt takes the persona's exemplars: the ones meant to sound like the writer.
 EXEMPLAR_MODES = ("continue", "like_me", "story")
 
@@ -302,17 +302,6 @@ def max_tokens(mode: str, text: str = "", requested: int | None = None) -> int:
     if mode in DEFAULT_TOKENS:
         return int(requested or DEFAULT_TOKENS[mode])
     raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-
-
-def rewrite_problem(mode: str, text: str) -> str:
-    """Why `text` cannot be rewritten in `mode` ('' when it can)."""
-    if mode not in REWRITE_MODES:
-        return f"unknown mode {mode!r}: choose one of {', '.join(REWRITE_MODES)}"
-    if not text.strip():
-        return "nothing to rewrite: the text is empty"
-    if word_count(text) > MAX_REWRITE_WORDS:
-        return f"the text is too long to rewrite (over {MAX_REWRITE_WORDS} words): take less"
-    return ""
 
 
 @dataclass(frozen=True)

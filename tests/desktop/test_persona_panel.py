@@ -171,7 +171,8 @@ def test_persona_steers_at_the_mapped_strength_and_scores_the_paragraph(qtbot, s
     assert session.settings.persona == "me" and session.settings.persona_exemplars == 2
 
 
-def test_the_recorded_style_is_reopened_when_the_model_loads(qtbot, tiny_model_dir, installed_adapter):
+def test_the_recorded_style_is_reopened_when_the_model_loads(qtbot, tiny_model_dir,
+                                                             installed_adapter):
     settings = Settings(model=str(tiny_model_dir))
     settings.record_style(Style(adapters=(AdapterSpec(str(installed_adapter), 0.7),)))
     session = Session(settings)
@@ -187,7 +188,8 @@ def test_the_recorded_style_is_reopened_when_the_model_loads(qtbot, tiny_model_d
 # -- the real widgets -------------------------------------------------------------------------
 
 
-def test_panel_shows_the_strength_mapping_and_turns_on_like_me(qtbot, tiny_window, installed_adapter):
+def test_panel_shows_the_strength_mapping_and_turns_on_like_me(qtbot, tiny_window,
+                                                               installed_adapter):
     w = tiny_window
     w.session.settings.ghost_enabled = False
     panel, rephrase = w.persona, w.rephrase

@@ -74,9 +74,11 @@ def test_faithfulness_and_style_columns_appear_only_when_candidates_carry_them(q
 
     model, table = tiny_window.rephrase.model, tiny_window.rephrase.table
     model.set_candidates(TEXT, [Candidate("A.", 8.0), Candidate("B.", 7.0)])
-    assert table.isColumnHidden(CandidateModel.COL_FAITHFUL) and table.isColumnHidden(CandidateModel.COL_STYLE)
-    model.set_candidates(TEXT, [Candidate("A.", 8.0, faithful=True),
-                                Candidate("B.", 7.0, faithful=False, unfaithful_because=("lost 3",))])
+    assert table.isColumnHidden(CandidateModel.COL_FAITHFUL)
+    assert table.isColumnHidden(CandidateModel.COL_STYLE)
+    model.set_candidates(TEXT, [
+        Candidate("A.", 8.0, faithful=True),
+        Candidate("B.", 7.0, faithful=False, unfaithful_because=("lost 3",))])
     assert not table.isColumnHidden(CandidateModel.COL_FAITHFUL)
     assert table.isColumnHidden(CandidateModel.COL_STYLE)
     assert [model.index(r, CandidateModel.COL_FAITHFUL).data() for r in (0, 1)] == ["yes", "no"]

@@ -53,7 +53,8 @@ def test_user_strength_is_linear_with_the_default_at_the_measured_steering_stren
     ({"strength": 1.5}, "persona strength must be in [0, 1]"),
     ({"exemplars": 9}, "exemplars must be in [0, 8]"),
     ({"neutral": "mine"}, "neutral must be one of"),
-    ({"adapters": (AdapterSpec("/a/x", tasks=("rephrase",)), AdapterSpec("/a/y", tasks=("rephrase",)))},
+    ({"adapters": (AdapterSpec("/a/x", tasks=("rephrase",)),
+                   AdapterSpec("/a/y", tasks=("rephrase",)))},
      "two task adapters for rephrase: x, y"),
 ])
 def test_a_bad_style_is_refused_naming_the_field(kwargs, message):
@@ -71,7 +72,8 @@ def test_adapter_spec_names_the_adapter_in_its_errors():
 
 def test_style_round_trips_and_reads_settings_written_before_it(tmp_path):
     style = Style(persona="me", strength=0.4, exemplars=2, layers=(5,),
-                  adapters=(AdapterSpec(str(tmp_path / "a"), 0.5), AdapterSpec("/b", tasks=("formal",))))
+                  adapters=(AdapterSpec(str(tmp_path / "a"), 0.5),
+                            AdapterSpec("/b", tasks=("formal",))))
     assert Style.from_dict(style.to_dict()) == style
     old = AdapterSpec.from_dict({"name": "austen", "scale": 0.7})  # settings.json before Style
     assert old.path == str(paths.adapters_dir() / "austen") and old.strength == 0.7
@@ -80,8 +82,10 @@ def test_style_round_trips_and_reads_settings_written_before_it(tmp_path):
 
 def test_the_task_adapter_sits_over_the_style_adapter_only_in_its_modes(tiny_lm, adapters):
     style_dir, task_dir = adapters
-    style = Style(adapters=(AdapterSpec(str(task_dir), 0.5, ("rephrase",)), AdapterSpec(str(style_dir), 1.5)))
-    assert [a.name for a in style.adapters_for("rephrase")] == ["austen", "rephrase"]  # style under task
+    style = Style(adapters=(AdapterSpec(str(task_dir), 0.5, ("rephrase",)),
+                            AdapterSpec(str(style_dir), 1.5)))
+    # the style adapter under the task adapter, whatever order they were given in
+    assert [a.name for a in style.adapters_for("rephrase")] == ["austen", "rephrase"]
     assert [a.name for a in style.adapters_for("continue")] == ["austen"]
     active = style.open(tiny_lm)
     rephrase, cont = active.stack("rephrase"), active.stack("continue")
@@ -101,10 +105,10 @@ def test_the_task_adapter_sits_over_the_style_adapter_only_in_its_modes(tiny_lm,
 
 
 def test_like_me_runs_the_style_adapter_on_its_training_frame_and_perturbation(tiny_lm, adapters):
-    """The app applies the perturbation the adapter was trained with (metadata.json), not raw text."""
+    """The app applies the perturbation the adapter was trained with (metadata.json)."""
     style_dir, task_dir = adapters
-    active = Style(adapters=(AdapterSpec(str(style_dir)), AdapterSpec(str(task_dir), tasks=("rephrase",)))
-                   ).open(tiny_lm)
+    active = Style(adapters=(AdapterSpec(str(style_dir)),
+                             AdapterSpec(str(task_dir), tasks=("rephrase",)))).open(tiny_lm)
     settings = active.prompt_settings("like_me")
     assert settings.author == "Test Author" and settings.perturbation.input_noise == 0.08
     noisy = perturb_input(TEXT, NOISE)
@@ -113,7 +117,8 @@ def test_like_me_runs_the_style_adapter_on_its_training_frame_and_perturbation(t
     assert like_me.text == load_adapter(style_dir).restyle_prompt(TEXT, len(TEXT.split())).text
     assert "emulating the style and voice of Test Author" in like_me.text and noisy in like_me.text
     formal = active.prompt("formal", TEXT)
-    assert noisy in formal.text and "(Rewrite the passage above in a more formal register.)" in formal.text
+    assert noisy in formal.text
+    assert "(Rewrite the passage above in a more formal register.)" in formal.text
     assert TEXT in active.prompt("rephrase", TEXT).text  # not a restyle frame: the text as written
     assert active.offers("like_me")
 
@@ -198,6 +203,7 @@ def test_rephrase_command_writes_like_me_through_a_style_adapter(tiny_model_dir,
     assert proc.stderr.strip().splitlines()[-1] == (
         "killah rephrase: error: --mode like_me needs --persona (with --exemplars > 0) "
         "or a style --adapter")
-    proc = run([*common, "--mode", "like_me", "--adapter", f"{adapters[0]}:0.5", "--max-tokens", "4"])
+    proc = run([*common, "--mode", "like_me", "--adapter", f"{adapters[0]}:0.5",
+                "--max-tokens", "4"])
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["candidates"]) == 2

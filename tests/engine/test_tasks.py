@@ -7,7 +7,7 @@ import pytest
 from engine import tasks
 from engine.perturb import PerturbationSettings, perturb_input
 
-TEXT = "She walked slowly home through the rain, thinking of the letter she had not sent."  # 15 words
+TEXT = "She walked slowly home through the rain, thinking of the letter she had not sent."
 EXEMPLARS = ("First paragraph of mine.", "Second paragraph of mine.")
 
 
@@ -54,20 +54,23 @@ def test_continue_and_story_take_the_callers_length():
 
 
 def test_an_unknown_mode_is_refused_with_the_choices():
-    for call in (lambda: tasks.build("summarize", TEXT), lambda: tasks.max_tokens("summarize", TEXT)):
-        with pytest.raises(ValueError, match="unknown mode 'summarize': choose one of continue, rephrase"):
+    calls = (lambda: tasks.build("summarize", TEXT), lambda: tasks.max_tokens("summarize", TEXT))
+    for call in calls:
+        with pytest.raises(ValueError, match="unknown mode 'summarize': choose one of continue"):
             call()
 
 
 def test_task_frame_ends_on_the_colon_and_trains_on_the_same_text():
-    """The rewrite task adapter's frame: no trailing space; a training record is prompt + ' ' + rewrite."""
+    """The rewrite task adapter's frame: no trailing space; training is prompt + ' ' + rewrite."""
     p = tasks.task_prompt("formal", "Maria  opened\na bakery.")
     assert p.text.endswith("Original: Maria opened a bakery.\nRewritten:") and p.stop == ("\n",)
     record = tasks.task_example("formal", "Maria opened a bakery.", "Maria established a bakery.")
     assert record["text"] == p.text + " Maria established a bakery.\n"
     framed = tasks.PromptSettings(task_frame=tasks.TASK_FRAME)
-    assert tasks.build("shorter", "A b c.", settings=framed).text == tasks.task_prompt("shorter", "A b c.").text
-    assert tasks.build("like_me", "A b c.", settings=framed).text == tasks.task_prompt("rephrase", "A b c.").text
+    framed_text = {m: tasks.build(m, "A b c.", settings=framed).text
+                   for m in ("shorter", "like_me")}
+    assert framed_text["shorter"] == tasks.task_prompt("shorter", "A b c.").text
+    assert framed_text["like_me"] == tasks.task_prompt("rephrase", "A b c.").text
     assert tasks.build("rephrase", "A b c.").text != tasks.task_prompt("rephrase", "A b c.").text
     with pytest.raises(ValueError, match="no task frame"):
         tasks.task_prompt("story", "x")
