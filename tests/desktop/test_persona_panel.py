@@ -206,7 +206,7 @@ def test_panel_shows_the_strength_mapping_and_turns_on_like_me(qtbot, tiny_windo
     model.setData(model.index(0, AdapterModel.COL_USE), Qt.Checked.value, Qt.CheckStateRole)
     model.setData(model.index(0, AdapterModel.COL_STRENGTH), "0.8")
     panel.apply_button.click()
-    qtbot.waitUntil(lambda: w.session.style.adapters, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(w.session.style.adapters), timeout=TIMEOUT_MS)
     assert w.session.style.adapters[0].strength == 0.8
     assert panel.status.text() == "active: no persona, austen × 0.80"
     assert rephrase.mode_buttons["like_me"].isEnabled()

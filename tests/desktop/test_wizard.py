@@ -30,7 +30,7 @@ def test_wizard_trains_a_tiny_style_and_uses_it(qtbot, tiny_window, tiny_model_d
     assert (adapter / "adapters.safetensors").is_file()
 
     wiz.use_button.click()
-    qtbot.waitUntil(lambda: w.session.style.adapters, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(w.session.style.adapters), timeout=TIMEOUT_MS)
     entries = w.session.active_style().stack("continue").entries
     assert [e.adapter.path.resolve() for e in entries] == [adapter.resolve()]
     assert entries[0].scale == entries[0].adapter.lora_scale  # strength 1.0 = the trained scale
