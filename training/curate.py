@@ -7,7 +7,7 @@ Steps (small functions here and in training/prose.py):
 3. group short paragraphs (dialogue) into passages of at least `min_para_words`
    and apply the quality filters: complete sentences, special-character ratio,
    repeated-word ratio, encoding artefacts, OCR junk;
-4. drop near-duplicate passages (MinHash, `simlar`; datasketch if simlar is missing);
+4. drop near-duplicate passages (MinHash, the `simlar` Rust extension);
 5. over the token budget, cluster blocks of contiguous passages by their sentence
    embeddings and take them round-robin from the clusters, so the corpus stays diverse.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from engine.errors import KillahError
 from engine.progress import ProgressCallback, report_progress
-from engine.text import linked_groups, tokens_per_word, word_count
+from engine.text import tokens_per_word, word_count
 from training.corpus import Corpus, Section, write_corpus
 from training.prose import (
     Para, Report, passages, quality_problem, read_paragraphs, strip_non_prose,
@@ -71,27 +71,10 @@ class CurateConfig:
 
 
 def near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[int]]:
-    try:
-        import simlar
-    except ImportError:
-        simlar = None
-    if simlar is not None:
-        return simlar.near_duplicates(
-            texts, threshold, ngram=5, lowercase=True, fold_whitespace=True
-        )
-    from datasketch import MinHash, MinHashLSH
+    """Groups of passages whose character 5-gram MinHash similarity reaches `threshold`."""
+    import simlar
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=128)
-    hashes = []
-    for i, t in enumerate(texts):
-        norm = " ".join(t.lower().split())
-        m = MinHash(num_perm=128, seed=1)
-        for j in range(max(1, len(norm) - 4)):
-            m.update(norm[j : j + 5].encode("utf-8"))
-        hashes.append(m)
-        lsh.insert(str(i), m)
-    pairs = ((i, j) for i, m in enumerate(hashes) for j in map(int, lsh.query(m)) if j != i)
-    return linked_groups(len(texts), pairs)
+    return simlar.near_duplicates(texts, threshold, ngram=5, lowercase=True, fold_whitespace=True)
 
 
 # -- diversity under a budget -----------------------------------------------------------------
@@ -268,19 +251,11 @@ def run(cfg: CurateConfig, progress: ProgressCallback | None = None) -> dict:
         "target_tokens": cfg.target_tokens,
         "dropped": dict(report.dropped), "dropped_words": dict(report.dropped_words),
         "examples": report.examples,
-        "dedup": "simlar" if _has_simlar() else "datasketch",
+        "dedup": "simlar",
     }
     atomic.write_json(out.with_name("curation_report.json"), result)
     report_progress(progress, "curate", len(cfg.files), len(cfg.files), "file")
     return result
-
-
-def _has_simlar() -> bool:
-    try:
-        import simlar  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def build_parser() -> argparse.ArgumentParser:

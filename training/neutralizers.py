@@ -110,30 +110,10 @@ def _ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
 
 
 def _jaccard_matrix(queries: list[str], choices: list[str], n: int):
-    """char n-gram Jaccard, through the simlar Rust extension when it is installed."""
-    import numpy as np
+    """char n-gram Jaccard of every query against every choice (the simlar Rust extension)."""
+    import simlar
 
-    try:
-        import simlar
-
-        return simlar.jaccard_ngrams_matrix(
-            queries, choices, n, lowercase=True, fold_whitespace=True
-        )
-    except ImportError:
-        pass
-
-    def grams(s: str) -> set[str]:
-        s = " ".join(s.lower().split())
-        return {s[i : i + n] for i in range(len(s) - n + 1)} or ({s} if s else set())
-
-    cs = [grams(c) for c in choices]
-    out = np.zeros((len(queries), len(choices)), dtype=np.float32)
-    for i, q in enumerate(queries):
-        qg = grams(q)
-        for j, cg in enumerate(cs):
-            union = len(qg | cg)
-            out[i, j] = len(qg & cg) / union if union else 1.0
-    return out
+    return simlar.jaccard_ngrams_matrix(queries, choices, n, lowercase=True, fold_whitespace=True)
 
 
 def validate(

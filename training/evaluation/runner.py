@@ -349,8 +349,6 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
             else:
                 notes[cond] = ("skipped: unknown condition (use base, exemplars, steering[:S], "
                                "both[:S], lora:<adapter>)")
-        except ImportError as e:
-            notes[cond] = f"skipped: not available yet ({e})"
         except KillahError as e:
             notes[cond] = f"skipped: {e}"
         except Exception as e:  # noqa: BLE001 - one broken condition must not sink the others
