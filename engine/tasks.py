@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from engine.perturb import PerturbationSettings, perturb_input
 
-from engine.text import word_count
+from engine.text import detect_lang, tokens_per_word, word_count
 
 TASKS = ("continue", "rephrase", "story", "restyle")
 
@@ -239,7 +239,6 @@ MODES = ("continue", *REWRITE_MODES, "story")
 EXEMPLAR_MODES = ("continue", "like_me", "story")
 
 MAX_REWRITE_WORDS = 400  # longer selections are refused: the 270M base loses the thread
-REWRITE_TOKENS_PER_WORD = 1.4  # budget side: generous for English (~1.3 Gemma tokens per word)
 REWRITE_LENGTH = {"shorter": 1.3, "longer": 3.0}  # words out per word in; 2.0 for the others
 DEFAULT_TOKENS = {"continue": 120, "story": 400}  # when the caller names no length
 
@@ -293,12 +292,13 @@ def max_tokens(mode: str, text: str = "", requested: int | None = None) -> int:
     """The length budget of a mode, in tokens.
 
     A rewrite's budget follows its input (16 tokens plus, per input word, the
-    mode's length factor times REWRITE_TOKENS_PER_WORD); continue and story take
+    mode's length factor times engine.text's tokens per word for the text's language,
+    so a Russian rewrite is not cut short); continue and story take
     the caller's `requested` length, or DEFAULT_TOKENS.
     """
     if mode in REWRITE_MODES:
         factor = REWRITE_LENGTH.get(mode, 2.0)
-        return int(16 + word_count(text) * factor * REWRITE_TOKENS_PER_WORD)
+        return int(16 + word_count(text) * factor * tokens_per_word(detect_lang(text)))
     if mode in DEFAULT_TOKENS:
         return int(requested or DEFAULT_TOKENS[mode])
     raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")

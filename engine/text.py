@@ -16,6 +16,8 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LATIN = re.compile(r"[A-Za-z]")
 _WORD_PIECE = re.compile(r"\S*\w\S*")  # a whitespace-separated piece with a letter or digit
 _SENTENCE_RE = re.compile(r"[^.!?…]*(?:[.!?…]+[\"'”’»)\]]*|$)")
 
@@ -30,6 +32,12 @@ GENERATION_HEADROOM = 1.2  # generation caps leave 20% room above the expected l
 
 def tokens_per_word(lang: str | None) -> float:
     return TOKENS_PER_WORD.get(lang or "", TOKENS_PER_WORD_OTHER)
+
+
+def detect_lang(text: str) -> str:
+    """'ru' when Cyrillic letters outnumber Latin ones in the first 20,000 characters, else 'en'."""
+    sample = text[:20000]
+    return "ru" if len(_CYRILLIC.findall(sample)) > len(_LATIN.findall(sample)) else "en"
 
 
 # -- words and sentences ----------------------------------------------------------------------

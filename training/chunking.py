@@ -17,11 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from engine.text import word_count
+from engine.text import detect_lang, word_count  # noqa: F401 - detect_lang re-exported
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_LATIN = re.compile(r"[A-Za-z]")
 _HEADING = re.compile(
     r"^(chapter|book|part|volume|act|scene|глава|часть|книга|том)\b|^[IVXLCDM]+\.?$|^\d+\.?$",
     re.IGNORECASE,
@@ -43,14 +41,6 @@ class Chunk:
     words: int
     first_sentence: int  # indices into the sentence list (overlong ones cut first), inclusive
     last_sentence: int
-
-
-def detect_lang(text: str) -> str:
-    """'ru' when Cyrillic letters dominate the sample, else 'en'."""
-    sample = text[:20000]
-    cyr = len(_CYRILLIC.findall(sample))
-    lat = len(_LATIN.findall(sample))
-    return "ru" if cyr > lat else "en"
 
 
 def is_heading(paragraph: str) -> bool:

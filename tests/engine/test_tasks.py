@@ -6,6 +6,7 @@ import pytest
 
 from engine import tasks
 from engine.perturb import PerturbationSettings, perturb_input
+from engine.text import tokens_per_word
 
 TEXT = "She walked slowly home through the rain, thinking of the letter she had not sent."
 EXEMPLARS = ("First paragraph of mine.", "Second paragraph of mine.")
@@ -37,7 +38,7 @@ def test_modes_map_onto_the_trained_frames():
 
 def test_rewrite_budgets_follow_the_input_length():
     words = len(TEXT.split())
-    per_word = tasks.REWRITE_TOKENS_PER_WORD
+    per_word = tokens_per_word("en")  # engine.text's measured rate for the text's language
     assert tasks.max_tokens("rephrase", TEXT) == int(16 + words * 2.0 * per_word)
     assert tasks.max_tokens("like_me", TEXT) == int(16 + words * 2.0 * per_word)
     assert tasks.max_tokens("shorter", TEXT) == int(16 + words * 1.3 * per_word)
@@ -45,6 +46,9 @@ def test_rewrite_budgets_follow_the_input_length():
     assert tasks.max_tokens("shorter", TEXT) < tasks.max_tokens("formal", TEXT) < \
         tasks.max_tokens("longer", TEXT)
     assert tasks.max_tokens("rephrase", TEXT + " " + TEXT) > tasks.max_tokens("rephrase", TEXT)
+    russian = "Он вышел из дома рано утром и долго шёл вдоль реки к старому мосту."
+    assert tasks.max_tokens("rephrase", russian) == int(
+        16 + len(russian.split()) * 2.0 * tokens_per_word("ru"))
 
 
 def test_continue_and_story_take_the_callers_length():

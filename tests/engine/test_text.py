@@ -6,7 +6,7 @@ import hashlib
 import random
 
 from engine.text import (
-    UnionFind, distinct_n, linked_groups, repeated_ngram_share, sentences, sha256_file,
+    UnionFind, detect_lang, distinct_n, linked_groups, repeated_ngram_share, sentences, sha256_file,
     tokens_per_word, word_count, words,
 )
 
@@ -78,5 +78,6 @@ def test_sha256_file_reads_in_blocks_and_matches_hashlib(tmp_path):
 
 
 def test_tokens_per_word_has_a_value_for_every_language():
+    assert detect_lang("«Привет», — сказал он (Hello).") == "ru" and detect_lang("Hello.") == "en"
     assert tokens_per_word("en") < tokens_per_word("ru")
     assert tokens_per_word("de") == tokens_per_word(None) > 1
