@@ -49,7 +49,8 @@ class SettingsPanel(QWidget):
             kind = resolve(None if s.model in ("", "default") else s.model).kind
         except Exception:  # noqa: BLE001 - a stale setting: show it, let the user fix it
             kind = "mlx"
-        {"bundled": self.source_bundled, "hub": self.source_hub}.get(kind, self.source_local).setChecked(True)
+        by_kind = {"bundled": self.source_bundled, "hub": self.source_hub}
+        by_kind.get(kind, self.source_local).setChecked(True)
         self.model_path.setText("" if kind == "bundled" else s.model)
         self.load_button = QPushButton("Use this model")
         self.load_button.clicked.connect(self.apply_model)
@@ -97,19 +98,22 @@ class SettingsPanel(QWidget):
         self.language.setToolTip(help_("dictation_language"))
         self.language.currentIndexChanged.connect(
             lambda _i: self._set("dictation_language", self.language.currentData()))
-        self.punctuation = self._check("spoken_punctuation", "Spoken punctuation (“comma”, “full stop”…)")
+        self.punctuation = self._check("spoken_punctuation",
+                                       "Spoken punctuation (“comma”, “full stop”…)")
         voice_box = QGroupBox("Dictation")
         vf = QFormLayout(voice_box)
         vf.addRow("Language", self.language)
         vf.addRow(self.punctuation)
 
         # -- privacy ------------------------------------------------------------------
-        self.network = self._check("network_access", "Allow network access (only to download a model)")
+        self.network = self._check("network_access",
+                                   "Allow network access (only to download a model)")
         self.network.toggled.connect(lambda _v: session.apply_network_setting())
         privacy_box = QGroupBox("Privacy")
         pf = QVBoxLayout(privacy_box)
         pf.addWidget(self.network)
-        pf.addWidget(QLabel("Off by default: Killah opens no network connection unless you download a model."))
+        pf.addWidget(QLabel("Off by default: Killah opens no network connection unless you "
+                            "download a model."))
 
         layout = QVBoxLayout(self)
         for box in (model_box, sampling_box, voice_box, privacy_box):
@@ -169,7 +173,7 @@ class SettingsPanel(QWidget):
             self.model_message.setText(message)
             return False
         self.session.save_settings()
-        self.model_progress.setRange(0, 0)  # busy: downloads and conversions report steps, not bytes
+        self.model_progress.setRange(0, 0)  # busy: downloads and conversions report steps
         return True
 
     def _on_loading(self, message: str) -> None:

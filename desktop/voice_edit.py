@@ -155,7 +155,8 @@ class VoiceEditor:
             self.view.select_range(start, end)
             return f"selected {what}"
         if name == "capitalize":
-            self.view.replace_range(start, end, capitalize(text[start:end], args.get("unit", "selection")))
+            unit = args.get("unit", "selection")
+            self.view.replace_range(start, end, capitalize(text[start:end], unit))
             return f"capitalized {what}"
         if name in ("rephrase", "restyle"):
             self.view.select_range(start, end)
