@@ -129,6 +129,9 @@ class Style:
                 "'index' (indexed prose outside the persona's folders)"})
     adapters: tuple[AdapterSpec, ...] = field(default=(), metadata={
         "help": "LoRA adapters: style adapters (every mode) under task adapters (their modes)"})
+    bundled: bool = field(default=True, metadata={
+        "help": "use the task adapters Killah ships (resources/adapters: rephrase and the presets) "
+                "for the modes no chosen task adapter serves"})
 
     def __post_init__(self):
         object.__setattr__(self, "adapters", tuple(
@@ -181,7 +184,8 @@ class Style:
     def to_dict(self) -> dict:
         return {"persona": self.persona, "strength": self.strength, "exemplars": self.exemplars,
                 "layers": list(self.layers) if self.layers is not None else None,
-                "neutral": self.neutral, "adapters": [a.to_dict() for a in self.adapters]}
+                "neutral": self.neutral, "adapters": [a.to_dict() for a in self.adapters],
+                "bundled": self.bundled}
 
     @classmethod
     def from_dict(cls, d: dict) -> Style:
@@ -197,6 +201,11 @@ class Style:
         Raises KillahError (or AdapterMismatch) naming the adapter or persona at fault, and
         Cancelled between its steps once `cancel` is set.
         """
+        if self.bundled and lm is not None:
+            taken = {m for a in self.adapters if a.is_task for m in a.tasks}
+            extra = tuple(b for b in bundled_task_adapters(lm) if not taken & set(b.tasks))
+            if extra:
+                return replace(self, adapters=self.adapters + extra, bundled=False).open(lm, store, progress)
         if self.is_plain:
             return ActiveStyle(self)
         if lm is None:
@@ -319,6 +328,8 @@ def add_style_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--adapter", action="append", default=[], metavar="NAME[:STRENGTH]",
                        help="a style adapter: a folder or a name in the adapters folder, "
                             "optionally with its strength (1 = as trained); repeatable")
+    group.add_argument("--no-bundled", dest="bundled", action="store_false",
+                       help="do not use the shipped rewrite task adapter (the base model's own frames)")
     group.add_argument("--task-adapter", action="append", default=[],
                        metavar="MODE[,MODE]=NAME[:STRENGTH]",
                        help="a task adapter over the style adapters, for the modes named; "
@@ -335,7 +346,7 @@ def style_from_args(args: argparse.Namespace) -> Style:
         specs.append(_adapter_arg(rest, tuple(m.strip() for m in modes.split(","))))
     try:
         return Style(persona=args.persona, strength=args.strength, exemplars=args.exemplars,
-                     adapters=tuple(specs))
+                     adapters=tuple(specs), bundled=getattr(args, "bundled", True))
     except ValueError as e:
         raise KillahError(str(e)) from None
 
@@ -400,3 +411,23 @@ def list_adapters(folder: str | Path | None = None) -> list[AdapterInfo]:
                                str(meta.get("author") or ""), adapter_tasks(meta),
                                sub.stat().st_mtime))
     return sorted(out, key=lambda a: -a.mtime)
+
+
+BUNDLED_ADAPTERS = Path(__file__).resolve().parents[1] / "resources" / "adapters"
+
+
+def bundled_task_adapters(lm, folder: str | Path = BUNDLED_ADAPTERS) -> tuple[AdapterSpec, ...]:
+    """The shipped task adapters trained on `lm`'s base model, each for the modes it serves."""
+    from engine.adapters import normalize_model_id
+
+    want = normalize_model_id(getattr(lm, "model_id", None))
+    out = []
+    for info in list_adapters(folder):
+        try:
+            meta = json.loads((Path(info.path) / "metadata.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        base = (meta.get("base_model") or {}).get("id") if isinstance(meta, dict) else None
+        if info.tasks and base and normalize_model_id(base) == want:
+            out.append(AdapterSpec(info.path, 1.0, info.tasks))
+    return tuple(out)
