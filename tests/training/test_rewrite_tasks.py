@@ -122,3 +122,20 @@ def test_dpo_raises_the_chosen_over_the_rejected_on_the_tiny_model(tiny_model_di
     assert summary["last"][-1]["loss"] < summary["first"][0]["loss"]
     assert summary["last"][-1]["reward_margin"] > 0
     assert (tmp_path / "run" / "adapters.safetensors").is_file()
+
+
+def test_preference_pairs_the_best_and_the_worst_candidate():
+    from types import SimpleNamespace as NS
+
+    from training.tasks.selfgen import preference
+
+    def cand(text, ok, reasons, score):
+        return NS(text=text, faithful=ok, faithfulness=NS(reasons=tuple(reasons)), score=score)
+
+    good, bad = cand("good", True, [], 8.0), cand("bad", False, ["loses the number 112"], 9.5)
+    worse = cand("worse", False, ["loses the number 112", "adds the name Paris", "drops a negation"], 9.9)
+    assert preference([bad, good], 0.5) == (good, bad)  # faithful beats a higher WQRM score
+    assert preference([bad, worse], 0.5) == (bad, worse)  # two fewer failed checks
+    assert preference([bad, cand("b2", False, ["adds a negation"], 7.0)], 0.5) is None
+    assert preference([good, cand("g2", True, [], 7.8)], 0.5) is None  # too close to prefer
+    assert preference([good], 0.5) is None

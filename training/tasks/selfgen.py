@@ -11,9 +11,11 @@ then WQRM). Two files, appended to as batches finish (a re-run skips the units d
 
 - `faithful.jsonl`: the top candidate when it passed every check (rejection sampling:
   {mode, source, target, lang, origin}), input for training.tasks.build --selfgen;
-- `preferences.jsonl`: {prompt, chosen, rejected, mode, lang, ...} where chosen is the
-  best faithful candidate and rejected an unfaithful one of the same request (or, when
-  all are faithful, the WQRM's lowest if its score is lower by --min-gap), for DPO.
+- `preferences.jsonl`: {prompt, chosen, rejected, mode, lang, ...} for DPO: the best and
+  the worst candidate of a request by (faithful, fewer failed checks, WQRM), kept when the
+  best is faithful and the worst is not, or the best fails at least two checks fewer, or
+  both are faithful and the WQRM gap is at least --min-gap (`preference`);
+- `ranked.jsonl`: every request's candidates with their checks and scores.
 """
 
 from __future__ import annotations
@@ -40,6 +42,27 @@ def jobs_for(data: Path, units: int, langs: list[str], seed: int) -> list[tuple[
             mode = PRESETS[i % len(PRESETS)]
             out.append((f"{lang}-{i}-{mode}", lang, mode, u.text))
     return out
+
+
+def preference(ranked: list, min_gap: float):
+    """(chosen, rejected) from one request's ranked candidates, or None.
+
+    Candidates are ordered by (faithful, fewer failed checks, WQRM). The chosen one must be
+    faithful, or fail at least two checks fewer than the rejected one; two faithful ones
+    make a pair only when the WQRM gap is at least `min_gap`.
+    """
+    if len(ranked) < 2:
+        return None
+    key = lambda r: (not r.faithful, len(r.faithfulness.reasons), -r.score)
+    order = sorted(ranked, key=key)
+    win, lose = order[0], order[-1]
+    if win.faithful and not lose.faithful:
+        return win, lose
+    if win.faithful and lose.faithful:
+        return (win, lose) if win.score - lose.score >= min_gap else None
+    if len(lose.faithfulness.reasons) - len(win.faithfulness.reasons) >= 2:
+        return win, lose
+    return None
 
 
 def done_ids(path: Path) -> set[str]:
@@ -70,7 +93,8 @@ def run(args) -> dict:
     counts = {"requests": 0, "faithful": 0, "preferences": 0}
     with open(args.out / "faithful.jsonl", "a", encoding="utf-8") as good, \
             open(args.out / "preferences.jsonl", "a", encoding="utf-8") as prefs, \
-            open(log, "a", encoding="utf-8") as done:
+            open(log, "a", encoding="utf-8") as done, \
+            open(args.out / "ranked.jsonl", "a", encoding="utf-8") as ranked_log:
         for start in range(0, len(todo), per_batch):
             chunk = todo[start : start + per_batch]
             prompts, opts = [], []
@@ -85,22 +109,26 @@ def run(args) -> dict:
                           if r.text]
                 counts["requests"] += 1
                 frame = tasks.task_prompt(mode, text).text
+                ranked_log.write(json.dumps({"id": jid, "mode": mode, "lang": lang, "source": text, "candidates": [
+                    {"text": r.text, "score": round(r.score, 3), "faithful": r.faithful,
+                     "reasons": list(r.faithfulness.reasons)} for r in ranked]}, ensure_ascii=False) + "\n")
                 if ranked and ranked[0].faithful:
                     good.write(json.dumps({"mode": mode, "source": text, "target": ranked[0].text, "lang": lang,
                                            "origin": "selfgen"}, ensure_ascii=False) + "\n")
                     counts["faithful"] += 1
-                    worse = [r for r in ranked[1:] if not r.faithful] or [
-                        r for r in ranked[1:] if ranked[0].score - r.score >= args.min_gap]
-                    if worse:
-                        rej = worse[-1]
-                        prefs.write(json.dumps({
-                            "id": jid, "mode": mode, "lang": lang, "prompt": frame,
-                            "chosen": " " + ranked[0].text + "\n", "rejected": " " + rej.text + "\n",
-                            "chosen_score": round(ranked[0].score, 3), "rejected_score": round(rej.score, 3),
-                            "rejected_reasons": list(rej.faithfulness.reasons)}, ensure_ascii=False) + "\n")
-                        counts["preferences"] += 1
+                pair = preference(ranked, args.min_gap)
+                if pair is not None:
+                    win, lose = pair
+                    prefs.write(json.dumps({
+                        "id": jid, "mode": mode, "lang": lang, "prompt": frame,
+                        "chosen": " " + win.text + "\n", "rejected": " " + lose.text + "\n",
+                        "chosen_faithful": win.faithful, "chosen_reasons": list(win.faithfulness.reasons),
+                        "rejected_reasons": list(lose.faithfulness.reasons),
+                        "chosen_score": round(win.score, 3), "rejected_score": round(lose.score, 3)},
+                        ensure_ascii=False) + "\n")
+                    counts["preferences"] += 1
                 done.write(json.dumps({"id": jid}) + "\n")
-            for f in (good, prefs, done):
+            for f in (good, prefs, done, ranked_log):
                 f.flush()
             print(f"{min(start + per_batch, len(todo))}/{len(todo)} requests {counts}", file=sys.stderr)
     return counts
