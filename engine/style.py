@@ -129,9 +129,9 @@ class Style:
                 "'index' (indexed prose outside the persona's folders)"})
     adapters: tuple[AdapterSpec, ...] = field(default=(), metadata={
         "help": "LoRA adapters: style adapters (every mode) under task adapters (their modes)"})
-    bundled: bool = field(default=True, metadata={
-        "help": "use the task adapters Killah ships (resources/adapters: rephrase and the presets) "
-                "for the modes no chosen task adapter serves"})
+    bundled: bool = field(default=False, metadata={
+        "help": "use the task adapters Killah ships (resources/adapters: rephrase and the presets, "
+                "English) for the modes no chosen task adapter serves (off by default: docs/rewrite.md)"})
 
     def __post_init__(self):
         object.__setattr__(self, "adapters", tuple(
@@ -328,8 +328,9 @@ def add_style_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--adapter", action="append", default=[], metavar="NAME[:STRENGTH]",
                        help="a style adapter: a folder or a name in the adapters folder, "
                             "optionally with its strength (1 = as trained); repeatable")
-    group.add_argument("--no-bundled", dest="bundled", action="store_false",
-                       help="do not use the shipped rewrite task adapter (the base model's own frames)")
+    group.add_argument("--bundled", action="store_true",
+                       help="use the shipped rewrite task adapter (resources/adapters/rewrite) for "
+                            "rephrase and the presets")
     group.add_argument("--task-adapter", action="append", default=[],
                        metavar="MODE[,MODE]=NAME[:STRENGTH]",
                        help="a task adapter over the style adapters, for the modes named; "
@@ -346,7 +347,7 @@ def style_from_args(args: argparse.Namespace) -> Style:
         specs.append(_adapter_arg(rest, tuple(m.strip() for m in modes.split(","))))
     try:
         return Style(persona=args.persona, strength=args.strength, exemplars=args.exemplars,
-                     adapters=tuple(specs), bundled=getattr(args, "bundled", True))
+                     adapters=tuple(specs), bundled=getattr(args, "bundled", False))
     except ValueError as e:
         raise KillahError(str(e)) from None
 

@@ -51,3 +51,12 @@ def test_like_me_stacks_task_lora_style_lora_and_steering_as_the_parts_give(tiny
     model.load_weights(list(original.items()))
     assert not mx.allclose(stacked, base, atol=1e-3).item()
     assert mx.allclose(stacked, parts, atol=1e-4, rtol=1e-4).item(), mx.abs(stacked - parts).max().item()
+
+
+def test_the_shipped_rewrite_adapter_serves_the_rewrite_modes_when_asked(real_lm):
+    """resources/adapters/rewrite loads on the bundled base and brings its own frame; opt-in."""
+    active = Style(bundled=True).open(real_lm)
+    assert [e.adapter.path.name for e in active.stack("rephrase").entries] == ["rewrite"]
+    assert active.prompt("formal", TEXT) == tasks.task_prompt("formal", TEXT)
+    assert active.stack("continue") is None and active.prompt("continue", TEXT) == tasks.continue_prompt(TEXT)
+    assert Style().open(real_lm).stack("rephrase") is None  # off by default
