@@ -1,4 +1,7 @@
-"""`killah score FILE|-`: the WQRM composite score and its breakdown, per paragraph and overall."""
+"""`killah score FILE|-`: the WQRM score, its reasons and breakdown, per paragraph and overall.
+
+The whole text's score is the mean of its paragraphs' scores weighted by their word counts.
+"""
 
 from __future__ import annotations
 
@@ -50,14 +53,14 @@ def _human(data: dict) -> str:
     for i, p in enumerate(data["paragraphs"], 1):
         preview = p["text"][:60] + ("..." if len(p["text"]) > 60 else "")
         lines.append(f"¶{i}  {p['score']:5.2f}/10  {preview}")
-    lines.append(f"whole text  {data['whole']['score']:5.2f}/10")
-    lines.append("")
-    lines.append(f"{'component':<22} {'value':>6} {'weight':>7}")
+        lines.extend(f"      - {r}" for r in p["reasons"])
     whole = data["whole"]
-    for name, value in whole["components"].items():
-        shown = "   -  " if value is None else f"{value:6.3f}"
-        weight = whole["weights"].get(name)
-        lines.append(f"{name:<22} {shown} {'' if weight is None else f'{weight:7.3f}'}")
+    lines.append(f"whole text  {whole['score']:5.2f}/10")
+    if len(data["paragraphs"]) == 1:
+        lines.append("")
+        lines.append(f"{'component':<22} {'value':>6}")
+        for name, value in data["paragraphs"][0]["components"].items():
+            lines.append(f"{name:<22} {'   -  ' if value is None else f'{value:6.3f}'}")
     return "\n".join(lines)
 
 
@@ -67,15 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     paras = paragraphs(text)
     if not paras:
         raise KillahError(f"{args.file}: nothing to score (no text)")
-    from engine.quality.composite import score_texts
+    from engine.quality.composite import score_texts, whole_text
 
     profile = load_profile_arg(args.profile)
-    scores = score_texts(paras + ["\n\n".join(paras)] if len(paras) > 1 else paras, profile)
-    whole = scores[-1]
+    scores = score_texts(paras, profile)
+    reasons = list(dict.fromkeys(r for s in scores for r in s.reasons))
     data = {
         "file": args.file,
-        "paragraphs": [{"text": p, **s.to_dict()} for p, s in zip(paras, scores[: len(paras)])],
-        "whole": whole.to_dict(),
+        "paragraphs": [{"text": p, **s.to_dict()} for p, s in zip(paras, scores)],
+        "whole": {"score": round(whole_text(scores, [len(p.split()) for p in paras]), 2), "reasons": reasons},
     }
     clikit.emit(args, data, human=_human)
     return 0

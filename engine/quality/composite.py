@@ -1,162 +1,135 @@
-"""The composite WQRM score: a weighted sum of components, on a 0-10 scale.
+"""The WQRM score of a text on 0-10, with a breakdown and reasons in words.
 
-    score = 10 * sum_i alpha_i * S_i / sum_{i present} alpha_i,   alpha_i >= 0, sum_i alpha_i = 1
+    score = clip((1 - p_broken) * quality + p_broken * 1, 0, 10)      (engine.quality.head)
 
-Every component S_i is in [0, 1], higher is better:
+`quality` is the learned head's reading of the text on the LAMP 1-10 scale (writers'
+scores of paragraphs; writer-edited versions above AI drafts); `p_broken` its
+probability that the text does not read as prose at all (shuffled, doubled or cut
+words, number soup, another language, word salad, loops). Rigid metrics do not enter
+the score: they are shown beside it and name the reason when a score is low.
 
-| component             | from metric            | mapping                                         |
-|-----------------------|------------------------|-------------------------------------------------|
-| learned               | the learned scorer     | share of training texts it beats (empirical CDF)|
-| lexical_diversity     | MTLD                   | empirical CDF                                   |
-| novelty               | distinct 2-5-grams     | empirical CDF                                   |
-| generic_phrases       | generic-phrase penalty | 1 - empirical CDF                               |
-| compression           | LZMA ratio             | 1 - empirical CDF (redundant text compresses)   |
-| repetition            | repeated 3-gram share  | 1 - repetition                                  |
-| continuity            | adjacent-sentence cos  | band score, 1 inside 0.3-0.7                    |
-| sentence_rhythm       | sentence-length KL     | exp(-KL) to the persona's or general profile    |
-| style_match           | char 3-gram match      | empirical CDF, vs persona's or general passages |
-| perplexity_variation  | CV of segment PPL      | min(1, CV / PPL_CV_FULL)                        |
-
-The alphas are fitted on the training split by `engine.quality.train` (pairwise
-logistic loss on the simplex) and ship in resources/wqrm/composite.json. A
-component that cannot be computed (no log-probs, one sentence) is left out and
-the others are renormalised, so the score stays on 0-10.
+| component            | value in [0, 1], higher is better                        |
+|----------------------|----------------------------------------------------------|
+| quality              | quality / 10                                             |
+| fluency              | 1 - p_broken                                             |
+| repetition           | 1 - max(repeated 3-gram share, doubled-word share)       |
+| stock_phrases        | exp(-generic-phrase hits per 100 words / 4)              |
+| english              | share of letters in the Latin script                     |
+| sentence_rhythm      | exp(-KL) to the persona's or the general sentence lengths|
+| perplexity_variation | min(1, CV of segment perplexities / 0.6) (with log-probs)|
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Mapping, Sequence
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
-from engine.errors import KillahError
 from engine.quality import metrics
-from engine.quality.assets import WQRM_DIR
 
-COMPOSITE_FORMAT = "killah-wqrm-composite v1"
-COMPOSITE_FILE = WQRM_DIR / "composite.json"
-
-COMPONENTS: tuple[str, ...] = (
-    "learned",
-    "lexical_diversity",
-    "novelty",
-    "generic_phrases",
-    "compression",
-    "repetition",
-    "continuity",
-    "sentence_rhythm",
-    "style_match",
-    "perplexity_variation",
-)
-# component -> (metric, direction) for the empirical-CDF components
-CDF_COMPONENTS: dict[str, tuple[str, int]] = {
-    "lexical_diversity": ("mtld", +1),
-    "novelty": ("novelty", +1),
-    "generic_phrases": ("generic_phrases", -1),
-    "compression": ("compression", -1),
-    "style_match": ("style_match", +1),
-}
-PPL_CV_FULL = 0.6  # a segment-perplexity CV at or above this counts as fully varied
+PPL_CV_FULL = 0.6
+LOW = 3.0  # at or below this a text is called broken in the docs and tests
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
 @dataclass(frozen=True)
 class QualityScore:
     score: float  # 0-10
     components: dict[str, float | None]  # each in [0, 1], None when not computable
-    weights: dict[str, float]  # the alphas actually used (renormalised over present components)
-    metrics: dict[str, float | None]  # the raw metric values behind the components
+    weights: dict[str, float]  # what the score is made of (quality, gated by fluency)
+    metrics: dict[str, float | None]  # raw values behind the components
+    reasons: tuple[str, ...] = field(default=())  # plain words, most important first
 
     def to_dict(self) -> dict:
         rnd = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
         return {
             "score": round(self.score, 2),
+            "reasons": list(self.reasons),
             "components": {k: rnd(v) for k, v in self.components.items()},
             "weights": {k: rnd(v) for k, v in self.weights.items()},
             "metrics": {k: rnd(v) for k, v in self.metrics.items()},
         }
 
 
-def _cdf(value: float, quantiles: Sequence[float]) -> float:
-    q = np.asarray(quantiles, dtype=np.float64)
-    return float(np.interp(value, q, np.linspace(0.0, 1.0, len(q))))
+def doubled_words(tokens: Sequence[str]) -> float | None:
+    """Share of tokens equal to the token before them ("the the water water")."""
+    if len(tokens) < 2:
+        return None
+    return sum(a == b for a, b in zip(tokens, tokens[1:])) / (len(tokens) - 1)
 
 
-@dataclass(frozen=True)
-class Composite:
-    alphas: dict[str, float]
-    quantiles: dict[str, list[float]]  # metric -> quantiles on training texts
-    meta: dict
-
-    def components(self, metric_values: Mapping[str, float | None], learned: float | None) -> dict[str, float | None]:
-        """Map raw metrics (and the calibrated learned score) to the [0, 1] components."""
-        out: dict[str, float | None] = {name: None for name in COMPONENTS}
-        out["learned"] = learned
-        for name, (metric, direction) in CDF_COMPONENTS.items():
-            v = metric_values.get(metric)
-            if v is not None and math.isfinite(v) and metric in self.quantiles:
-                c = _cdf(v, self.quantiles[metric])
-                out[name] = c if direction > 0 else 1.0 - c
-        rep = metric_values.get("repetition")
-        out["repetition"] = None if rep is None else 1.0 - rep
-        cont = metric_values.get("continuity")
-        out["continuity"] = None if cont is None else metrics.band_score(cont)
-        kl = metric_values.get("sentence_len_kl")
-        out["sentence_rhythm"] = None if kl is None else math.exp(-kl)
-        cv = metric_values.get("perplexity_variation")
-        out["perplexity_variation"] = None if cv is None else min(1.0, cv / PPL_CV_FULL)
-        return out
-
-    def combine(self, components: Mapping[str, float | None], metric_values=None) -> QualityScore:
-        present = {k: a for k, a in self.alphas.items() if components.get(k) is not None}
-        total = sum(present.values())
-        if total <= 0:
-            weights = {k: 1.0 / len(present) for k in present} if present else {}
-        else:
-            weights = {k: a / total for k, a in present.items()}
-        score = 10.0 * sum(weights[k] * float(components[k]) for k in weights)
-        return QualityScore(score, dict(components), weights, dict(metric_values or {}))
-
-    def to_dict(self) -> dict:
-        return {
-            "format": COMPOSITE_FORMAT,
-            "alphas": {k: round(float(v), 6) for k, v in self.alphas.items()},
-            "quantiles": {k: [round(float(x), 6) for x in v] for k, v in self.quantiles.items()},
-            **self.meta,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Composite":
-        if d.get("format") != COMPOSITE_FORMAT:
-            raise KillahError(f"WQRM composite: unknown format {d.get('format')!r}, expected {COMPOSITE_FORMAT!r}")
-        alphas = {k: float(v) for k, v in d["alphas"].items()}
-        unknown = set(alphas) - set(COMPONENTS)
-        if unknown or any(a < 0 for a in alphas.values()) or not math.isclose(sum(alphas.values()), 1.0, abs_tol=1e-3):
-            raise KillahError("WQRM composite: weights must be known components, >= 0, summing to 1")
-        known = {"format", "alphas", "quantiles"}
-        return cls(alphas, {k: list(v) for k, v in d["quantiles"].items()}, {k: v for k, v in d.items() if k not in known})
+def latin_share(text: str) -> float | None:
+    """Share of letters that are Latin-script (a-z with accents)."""
+    letters = _LETTER.findall(text)
+    return len(_LATIN.findall(text)) / len(letters) if letters else None
 
 
-def load_composite(path: str | Path | None = None) -> Composite:
-    return _shipped() if path is None else _read(Path(path))
+def _metrics(text: str, profile, logprobs) -> dict[str, float | None]:
+    tokens = metrics.words(text)
+    lengths = metrics.sentence_lengths(text)
+    kl = None
+    if profile is not None and lengths:
+        kl = metrics.kl_divergence(
+            profile.sentence_length_dist, metrics.sentence_length_distribution(lengths, profile.bins)
+        )
+    return {
+        "repetition": metrics.repetition(tokens),
+        "doubled_words": doubled_words(tokens),
+        "generic_phrases": metrics.generic_phrase_penalty(text),
+        "latin_share": latin_share(text),
+        "digit_share": sum(t.isdigit() for t in tokens) / len(tokens) if tokens else None,
+        "sentence_len_kl": kl,
+        "perplexity_variation": metrics.perplexity_variation(logprobs) if logprobs is not None else None,
+    }
 
 
-@lru_cache(maxsize=1)
-def _shipped() -> Composite:
-    return _read(COMPOSITE_FILE)
+def _components(quality: float, p_broken: float, m: dict) -> dict[str, float | None]:
+    rep = [v for v in (m["repetition"], m["doubled_words"]) if v is not None]
+    gpp, kl, cv = m["generic_phrases"], m["sentence_len_kl"], m["perplexity_variation"]
+    return {
+        "quality": min(1.0, max(0.0, quality / 10.0)),
+        "fluency": 1.0 - p_broken,
+        "repetition": 1.0 - max(rep) if rep else None,
+        "stock_phrases": None if gpp is None else math.exp(-gpp / 4.0),
+        "english": m["latin_share"],
+        "sentence_rhythm": None if kl is None else math.exp(-kl),
+        "perplexity_variation": None if cv is None else min(1.0, cv / PPL_CV_FULL),
+    }
 
 
-def _read(path: Path) -> Composite:
-    if not path.exists():
-        raise KillahError(f"WQRM composite weights missing: {path} (run python -m engine.quality.train)")
-    try:
-        return Composite.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError) as e:
-        raise KillahError(f"cannot read WQRM composite {path}: {e}") from e
+def _stock(text: str, limit: int = 3) -> list[str]:
+    from engine.quality.slop import find_generic, load_lexicon
+
+    hits = sorted(find_generic(text, load_lexicon("en")), key=lambda h: -h[1])
+    return list(dict.fromkeys(h[0] for h in hits))[:limit]
+
+
+def reasons(text: str, score: float, quality: float, p_broken: float, m: dict) -> tuple[str, ...]:
+    """Why the score is what it is, in words (the strongest reason first)."""
+    out = []
+    latin = m["latin_share"]
+    if latin is not None and latin < 0.5:
+        out.append("not English: the quality model reads English prose only")
+    elif latin is not None and latin < 0.9:
+        out.append("mixed languages")
+    if p_broken >= 0.5:
+        out.append("reads as broken: not fluent sentences")
+    if (m["doubled_words"] or 0) >= 0.05 or (m["repetition"] or 0) >= 0.3:
+        out.append("repeated words")
+    if (m["digit_share"] or 0) >= 0.2:
+        out.append("mostly numbers")
+    if (m["generic_phrases"] or 0) >= 1.5:
+        found = _stock(text)
+        out.append("stock phrases" + (": " + ", ".join(f"“{f}”" for f in found) if found else ""))
+    if p_broken < 0.5 and quality < 4.5:
+        out.append("reads like an unedited draft: generic, over-explained")
+    if not out and score >= 7.0:
+        out.append("reads as fluent, specific prose")
+    return tuple(out)
 
 
 def score_texts(
@@ -164,28 +137,35 @@ def score_texts(
     persona_profile=None,
     logprobs: Sequence[Sequence[float] | None] | None = None,
 ) -> list[QualityScore]:
-    """The composite score of each text, with its breakdown.
+    """The WQRM score of each text, with its breakdown and reasons.
 
-    Style components use `persona_profile` (a StyleProfile) when given, the shipped
-    general profile otherwise; `logprobs[i]` (the generator's per-token log-probs of
-    text i) enables the perplexity-variation component.
+    `persona_profile` (a StyleProfile) sets the sentence-rhythm reference (the shipped
+    general profile otherwise); `logprobs[i]` (the generator's per-token log-probs of
+    text i) adds the perplexity-variation component. Neither changes the score.
     """
-    from engine.embeddings import embed
-    from engine.quality.features import sentence_embeddings, text_metrics
+    from engine.quality.head import load_head
     from engine.quality.profile import general_profile
-    from engine.quality.scorer import load_scorer
 
     texts = list(texts)
     if not texts:
         return []
-    scorer, composite = load_scorer(), load_composite()
-    profile = persona_profile or general_profile()
     lps = list(logprobs) if logprobs is not None else [None] * len(texts)
     if len(lps) != len(texts):
         raise ValueError(f"got {len(lps)} log-prob lists for {len(texts)} texts")
-    svs = sentence_embeddings(texts)
-    values = [text_metrics(t, profile, sv, lp) for t, sv, lp in zip(texts, svs, lps)]
-    learned = scorer.calibrated(scorer.raw(scorer.features(embed(texts, scorer.embedder_name), values)))
-    return [
-        composite.combine(composite.components(v, float(c)), v) for v, c in zip(values, learned)
-    ]
+    profile = persona_profile or general_profile()
+    score, quality, p_broken = load_head().score_texts(texts)
+    out = []
+    for t, s, q, p, lp in zip(texts, score, quality, p_broken, lps):
+        m = _metrics(t, profile, lp)
+        comps = _components(float(q), float(p), m)
+        out.append(QualityScore(
+            float(s), comps, {"quality": 1.0}, {"quality": float(q), "p_broken": float(p), **m},
+            reasons(t, float(s), float(q), float(p), m),
+        ))
+    return out
+
+
+def whole_text(paragraph_scores: Sequence[QualityScore], lengths: Sequence[int]) -> float:
+    """A text's score from its paragraphs': their mean weighted by word count."""
+    w = np.asarray(lengths, dtype=np.float64)
+    return float(np.dot(w, [q.score for q in paragraph_scores]) / max(1.0, w.sum()))

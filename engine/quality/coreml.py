@@ -1,14 +1,14 @@
-"""Core ML export of the learned WQRM scorer, for the Mac app (Neural Engine / GPU / CPU).
+"""Core ML export of the WQRM head, for the Mac app (Neural Engine / GPU / CPU).
 
-The scorer is linear over standardised features, so the export folds the
-standardisation into the weights and builds a one-op ML Program:
+The head (engine.quality.head) becomes an ML Program of a few ops:
 
-    score = features . (w / std) + (b - sum(w * mean / std))      features: (1, d) float32
+    h = gelu(features W1 + b1);  quality = h wq + bq;  p_broken = sigmoid(h wb + bb)
+    score = clip((1 - p_broken) * quality + p_broken * BROKEN_SCORE, 0, 10)
 
-The Mac app computes the features as `LearnedScorer.features` does (MiniLM
-paragraph embedding, then the learned metrics) and feeds them to the model.
-Prediction needs macOS; on Linux the package is built, saved and checked by
-reading it back (`check_package`).
+with input `features` (1 x d: the pooled MiniLM states, engine.quality.encoder) and
+outputs `score`, `quality`, `p_broken`. The Mac app computes the features with its
+MiniLM as `encoder.pooled` does. Prediction needs macOS; on Linux the package is
+built, saved and checked by reading it back (`check_package`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import KillahError
-from engine.quality.scorer import LearnedScorer
+from engine.quality.head import BROKEN_SCORE, Head
 
 INPUT_NAME = "features"
-OUTPUT_NAME = "score"
-
-
-def folded_weights(scorer: LearnedScorer) -> tuple[np.ndarray, float]:
-    """(w / std, b - sum(w * mean / std)): the scorer as one affine map of raw features."""
-    w = scorer.weights / scorer.std
-    return w, float(scorer.bias - np.dot(w, scorer.mean))
+OUTPUTS = ("score", "quality", "p_broken")
 
 
 def _coremltools():
@@ -40,47 +34,50 @@ def _coremltools():
     return ct
 
 
-def to_coreml(scorer: LearnedScorer):
-    """The scorer as a coremltools MLModel (an ML Program, float32, macOS 13+)."""
+def to_coreml(head: Head):
+    """The head as a coremltools MLModel (an ML Program, float32, macOS 13+)."""
     ct = _coremltools()
     from coremltools.converters.mil import Builder as mb
     from coremltools.converters.mil.mil import types
 
-    w, b = folded_weights(scorer)
-    weight = w.astype(np.float32).reshape(1, -1)
-    bias = np.array([b], dtype=np.float32)
+    a = {k: np.asarray(v, dtype=np.float32) for k, v in head.arrays.items()}
+    d = a["W1"].shape[0]
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, scorer.dim), dtype=types.fp32)],
-                opset_version=ct.target.macOS13)
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, d), dtype=types.fp32)], opset_version=ct.target.macOS13)
     def program(features):
-        return mb.linear(x=features, weight=weight, bias=bias, name=OUTPUT_NAME)
+        h = mb.linear(x=features, weight=a["W1"].T, bias=a["b1"], name="hidden_linear")
+        h = mb.gelu(x=h, mode="EXACT", name="hidden")
+        q = mb.linear(x=h, weight=a["wq"][None, :], bias=a["bq"], name="quality")
+        logit = mb.linear(x=h, weight=a["wb"][None, :], bias=a["bb"], name="broken_logit")
+        p = mb.sigmoid(x=logit, name="p_broken")
+        mixed = mb.add(x=mb.mul(x=mb.sub(x=np.float32(1.0), y=p), y=q),
+                       y=mb.mul(x=p, y=np.float32(BROKEN_SCORE)))
+        score = mb.clip(x=mixed, alpha=np.float32(0.0), beta=np.float32(10.0), name="score")
+        return score, q, p
 
-    model = ct.convert(
-        program,
-        convert_to="mlprogram",
-        minimum_deployment_target=ct.target.macOS13,
-        compute_precision=ct.precision.FLOAT32,
-    )
-    model.short_description = "Killah WQRM learned scorer: raw quality score of one paragraph's features"
+    model = ct.convert(program, convert_to="mlprogram", minimum_deployment_target=ct.target.macOS13,
+                       compute_precision=ct.precision.FLOAT32)
+    model.short_description = "Killah WQRM head: 0-10 writing-quality score of one paragraph's features"
     model.input_description[INPUT_NAME] = (
-        f"{scorer.dim - len(scorer.metric_fill)} MiniLM embedding dims then the learned metrics "
-        "(see resources/wqrm/scorer.json)"
+        f"pooled all-MiniLM-L6-v2 states (mean, max, std) of layers {list(head.layers)}"
     )
-    model.output_description[OUTPUT_NAME] = "raw score (higher is better)"
-    model.user_defined_metadata["killah.scorer.training_data_sha256"] = str(scorer.meta.get("training_data_sha256", ""))
-    model.user_defined_metadata["killah.scorer.embedder"] = scorer.embedder
+    model.output_description["score"] = "0-10 score"
+    model.output_description["quality"] = "quality on the LAMP 1-10 scale, before the broken-text gate"
+    model.output_description["p_broken"] = "probability that the text does not read as prose"
+    model.user_defined_metadata["killah.wqrm.training_data_sha256"] = str(head.meta.get("training_data_sha256", ""))
+    model.user_defined_metadata["killah.wqrm.layers"] = ",".join(map(str, head.layers))
     return model
 
 
-def export(scorer: LearnedScorer, path: str | Path) -> Path:
-    """Write the scorer as a .mlpackage at `path` (replaced atomically)."""
+def export(head: Head, path: str | Path) -> Path:
+    """Write the head as a .mlpackage at `path` (replaced atomically)."""
     import shutil
     import tempfile
 
     path = Path(path)
     if path.suffix != ".mlpackage":
         raise KillahError(f"{path}: a Core ML ML Program is saved as a .mlpackage folder")
-    model = to_coreml(scorer)
+    model = to_coreml(head)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -92,38 +89,36 @@ def export(scorer: LearnedScorer, path: str | Path) -> Path:
     return path
 
 
-def check_package(path: str | Path, scorer: LearnedScorer) -> None:
-    """Read the saved package back and check it is the scorer; raises KillahError if not.
+def check_package(path: str | Path, head: Head) -> None:
+    """Read the saved package back and check it is `head`; raises KillahError if not.
 
     Checks the spec type, the input/output names and shapes, and that the program's
-    weights equal the folded scorer weights.
+    first-layer weights equal the head's.
     """
     ct = _coremltools()
     from coremltools.converters.mil.frontend.milproto.load import load as load_milproto
 
     path = Path(path)
     spec = ct.utils.load_spec(str(path))
+    d = head.arrays["W1"].shape[0]
     problems = []
     if spec.WhichOneof("Type") != "mlProgram":
         problems.append(f"model type is {spec.WhichOneof('Type')}, expected mlProgram")
     inputs = {i.name: list(i.type.multiArrayType.shape) for i in spec.description.input}
-    outputs = {o.name: list(o.type.multiArrayType.shape) for o in spec.description.output}
-    if inputs != {INPUT_NAME: [1, scorer.dim]}:
-        problems.append(f"inputs are {inputs}, expected {{{INPUT_NAME!r}: [1, {scorer.dim}]}}")
-    if outputs != {OUTPUT_NAME: [1, 1]}:
-        problems.append(f"outputs are {outputs}, expected {{{OUTPUT_NAME!r}: [1, 1]}}")
+    outputs = sorted(o.name for o in spec.description.output)
+    if inputs != {INPUT_NAME: [1, d]}:
+        problems.append(f"inputs are {inputs}, expected {{{INPUT_NAME!r}: [1, {d}]}}")
+    if outputs != sorted(OUTPUTS):
+        problems.append(f"outputs are {outputs}, expected {sorted(OUTPUTS)}")
     program = load_milproto(
         spec, specification_version=spec.specificationVersion,
         file_weights_dir=str(path / "Data" / "com.apple.CoreML" / "weights"),
     )
-    consts = {op.name: op.val.val for f in program.functions.values() for op in f.operations if op.op_type == "const"}
-    w, b = folded_weights(scorer)
-    weight = next((v for k, v in consts.items() if "weight" in k), None)
-    bias = next((v for k, v in consts.items() if "bias" in k), None)
-    if weight is None or not np.allclose(np.asarray(weight).ravel(), w, rtol=1e-5, atol=1e-6):
-        problems.append("the package's weights differ from the scorer's")
-    if bias is None or not np.allclose(np.asarray(bias).ravel(), [b], rtol=1e-5, atol=1e-6):
-        problems.append("the package's bias differs from the scorer's")
+    consts = [np.asarray(op.val.val) for f in program.functions.values() for op in f.operations
+              if op.op_type == "const" and op.val.val is not None and np.size(op.val.val) == np.size(head.arrays["W1"])]
+    if not any(np.allclose(c.reshape(head.arrays["W1"].T.shape), head.arrays["W1"].T, rtol=1e-5, atol=1e-6)
+               for c in consts):
+        problems.append("the package's weights differ from the head's")
     if problems:
         raise KillahError(f"Core ML package {path}: " + "; ".join(problems))
 
@@ -134,10 +129,10 @@ def can_predict() -> bool:
 
 
 def predict(path: str | Path, features: np.ndarray) -> np.ndarray:
-    """Run the saved package on (n, d) features (macOS only), one row at a time."""
+    """Scores of (n, d) features from the saved package (macOS only), one row at a time."""
     if not can_predict():
         raise KillahError("Core ML prediction needs macOS")
     ct = _coremltools()
     model = ct.models.MLModel(str(path))
     rows = np.asarray(features, dtype=np.float32)
-    return np.array([float(model.predict({INPUT_NAME: r[None, :]})[OUTPUT_NAME].ravel()[0]) for r in rows])
+    return np.array([float(model.predict({INPUT_NAME: r[None, :]})["score"].ravel()[0]) for r in rows])

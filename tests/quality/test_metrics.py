@@ -135,11 +135,11 @@ def test_semantic_continuity_and_band():
 
 def test_semantic_continuity_on_real_embeddings():
     """The bundled embedder puts an on-topic paragraph above a jumble of unrelated sentences."""
-    from engine.quality.features import sentence_embeddings
+    from engine.embeddings import embed
 
     coherent = "The kettle began to whistle. She poured the water over the tea leaves. The tea darkened in the cup."
     jumbled = "The kettle began to whistle. Parliament passed the budget. Penguins molt once a year."
-    a, b = sentence_embeddings([coherent, jumbled])
+    a, b = (embed(m.sentences(t)) for t in (coherent, jumbled))
     assert m.semantic_continuity(a) > m.semantic_continuity(b)
 
 
