@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class QualityScore:
     reasons: tuple[str, ...] = field(default=())  # plain words, most important first
 
     def to_dict(self) -> dict:
-        rnd = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
+        rnd = lambda v: None if v is None else round(float(v), 4)
         return {
             "score": round(self.score, 2),
             "reasons": list(self.reasons),
@@ -59,7 +60,7 @@ def doubled_words(tokens: Sequence[str]) -> float | None:
     """Share of tokens equal to the token before them ("the the water water")."""
     if len(tokens) < 2:
         return None
-    return sum(a == b for a, b in zip(tokens, tokens[1:])) / (len(tokens) - 1)
+    return sum(a == b for a, b in pairwise(tokens)) / (len(tokens) - 1)
 
 
 def latin_share(text: str) -> float | None:

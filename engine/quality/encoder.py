@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
-MAX_TOKENS = 512
+MAX_TOKENS = 384
 _lock = threading.Lock()
 
 
@@ -36,7 +36,7 @@ def _model_dir() -> str:
 @lru_cache(maxsize=1)
 def _load():
     import mlx.core as mx
-    import mlx.nn as nn
+    from mlx import nn
     from tokenizers import Tokenizer
 
     class Layer(nn.Module):

@@ -7,7 +7,7 @@ one by one: the versions of one paragraph are not independent judgements.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

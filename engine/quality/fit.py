@@ -10,7 +10,7 @@ Loss, all terms averaged over their examples:
       + weight_decay * |params|^2
 
 Features are standardised and projected onto their first `pca` principal components
-(fitted on the training rows) before the head; the projection and the scaling are
+(fitted on the training rows; one common scale, not whitened) before the head; the projection and the scaling are
 folded into the first layer's weights at the end, so the shipped head reads the raw
 pooled features.
 """
@@ -31,7 +31,7 @@ class FitConfig:
     layers: tuple[int, ...] = (2, 4, 6)
     hidden: int = 256
     pca: int = 384
-    steps: int = 400
+    steps: int = 300
     lr: float = 2e-3
     weight_decay: float = 1e-3
     dropout: float = 0.1
@@ -61,18 +61,19 @@ class Targets:
 def fit(x: np.ndarray, t: Targets, cfg: FitConfig, layers: tuple[int, ...] | None = None) -> Head:
     """Train the head on rows of `x` (pooled features of cfg.layers) and fold it."""
     import mlx.core as mx
-    import mlx.nn as nn
     import mlx.optimizers as optim
+    from mlx import nn
 
     rows = np.unique(np.concatenate([t.pairs.ravel(), t.reg_idx, t.brk_idx, t.anchor_idx]).astype(np.int64))
     mean = x[rows].mean(axis=0)
     std = x[rows].std(axis=0)
     std[std < 1e-6] = 1.0
     z = (x - mean) / std
-    k = min(cfg.pca, len(rows), x.shape[1])
-    _, _, vt = np.linalg.svd(z[rows], full_matrices=False)
+    _, sv, vt = np.linalg.svd(z[rows] - z[rows].mean(axis=0), full_matrices=False)
+    k = int(min(cfg.pca, np.sum(sv > 1e-4 * sv[0])))
     proj = vt[:k].T  # (d, k)
-    comp_std = (z[rows] @ proj).std(axis=0) + 1e-6
+    # One scale for all components (not whitening): low-variance directions stay small.
+    comp_std = np.full(k, float(np.sqrt(np.mean((z[rows] @ proj).var(axis=0)))))
     zp = (z @ proj) / comp_std
 
     mx.random.seed(cfg.seed)

@@ -13,10 +13,10 @@ wb, bb) beside wqrm.json (format, layers, how it was trained, held-out results).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -22,9 +22,9 @@ import json
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -36,17 +36,16 @@ from engine.quality.degrade import KINDS
 from engine.quality.examples import FeatureCache, Passage, corpus_examples
 from engine.quality.fit import FitConfig, Targets, corpus_targets, fit
 
-TRAIN_PASSAGES = 275  # 25 per English corpus author
-REPORT_PASSAGES = 60  # 30 per held-out English author, every kind
+TRAIN_PASSAGES = 220  # 20 per English corpus author
+REPORT_PASSAGES = 40  # 20 per held-out English author, every kind
+MAX_TRAIN_SCORED = 900  # LAMP 1-10 scored paragraphs of the training side used (seeded sample)
 CANDIDATES: dict[str, FitConfig] = {
-    "layer6-mlp": FitConfig(layers=(6,)),
-    "layer3-mlp": FitConfig(layers=(3,)),
-    "layers246-mlp": FitConfig(layers=(2, 4, 6)),
-    "all-layers-mlp": FitConfig(layers=(0, 1, 2, 3, 4, 5, 6)),
-    "layers246-small": FitConfig(layers=(2, 4, 6), hidden=64, pca=128),
-    "layers246-no-anchor": FitConfig(layers=(2, 4, 6), w_anchor=0.0),
+    "layer4": FitConfig(layers=(4,)),
+    "layer2": FitConfig(layers=(2,)),
+    "layers24": FitConfig(layers=(2, 4)),
+    "layers0-4": FitConfig(layers=(0, 1, 2, 3, 4)),
 }
-DEFAULT = "layers246-mlp"
+DEFAULT = "layers24"
 
 
 class Run:
@@ -63,8 +62,16 @@ class Run:
         self.report = corpus_examples(
             data_dir / "heldout/en", data_dir / "heldout/ru", REPORT_PASSAGES, seed + 1, len(KINDS)
         )
+        in_pairs = {t for p in self.lamp.pairs for t in (p.better, p.worse)}
+        scored = [s for s in self.split.train_scored if s.source == "scored_1_10"]
+        rng = np.random.default_rng(seed)
+        rest = [s for s in scored if s.text not in in_pairs]
+        keep = max(0, MAX_TRAIN_SCORED - (len(scored) - len(rest)))
+        picked = {int(i) for i in rng.permutation(len(rest))[:keep]}
+        self.train_scored = [s for s in scored if s.text in in_pairs] + [s for i, s in enumerate(rest) if i in picked]
         self.texts = list(dict.fromkeys(
-            [p.text for p in self.corpus] + self.lamp.texts() + [p.text for p in self.report]
+            [p.text for p in self.corpus] + sorted(in_pairs) + [s.text for s in self.train_scored]
+            + [s.text for s in self.split.heldout_scored] + [p.text for p in self.report]
         ))
         self.index = {t: i for i, t in enumerate(self.texts)}
         say({"stage": "examples", "texts": len(self.texts), "corpus": len(self.corpus), "report": len(self.report)})
@@ -125,16 +132,16 @@ def cross_validate(run: Run, cfg: FitConfig, cache: FeatureCache, folds: int = 3
     author_fold = {a: i % folds for i, a in enumerate(authors)}
     res = defaultdict(list)
     for k in range(folds):
-        fold_of = lambda t: group_fold[run.groups[t]]  # noqa: E731
+        fold_of = lambda t: group_fold[run.groups[t]]
         pairs = [p for p in tr.train_pairs if fold_of(p.better) != k]
-        scored = [s for s in tr.train_scored if s.source == "scored_1_10" and fold_of(s.text) != k]
+        scored = [s for s in run.train_scored if fold_of(s.text) != k]
         corpus = [p for p in run.corpus if author_fold[p.author] != k]
         head = fit(x, run.targets(pairs, scored, corpus), cfg)
-        score, p_broken = _scores(head, x)
+        score, _ = _scores(head, x)
         s = {t: float(score[run.index[t]]) for t in run.texts}
         test_pairs = [p for p in tr.train_pairs if fold_of(p.better) == k]
         res["pair_acc"].append(ev.pair_accuracy(s, test_pairs, run.groups)["acc"])
-        rows = [r for r in tr.train_scored if r.source == "scored_1_10" and fold_of(r.text) == k]
+        rows = [r for r in run.train_scored if fold_of(r.text) == k]
         res["spearman"].append(ev.spearman_ci([s[r.text] for r in rows], [r.score for r in rows],
                                               [0] * len(rows))["rho"])
         test_c = [p for p in run.corpus if author_fold[p.author] == k]
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine import clikit
     from engine.paths import runs_dir
 
-    say = lambda info: clikit.log(json.dumps(info, default=str))  # noqa: E731
+    say = lambda info: clikit.log(json.dumps(info, default=str))
     t0 = time.time()
     try:
         run = Run(Path(args.data), args.seed, say)
@@ -194,7 +201,7 @@ def train(run: Run, cache: FeatureCache, args, say) -> dict:
         chosen = max(cv, key=lambda n: cv[n]["objective"])
     cfg = replace(CANDIDATES[chosen], seed=args.seed)
     x = cache.matrix(run.texts, cfg.layers)
-    train_scored = [s for s in run.split.train_scored if s.source == "scored_1_10"]
+    train_scored = run.train_scored
     head = fit(x, run.targets(run.split.train_pairs, train_scored, run.corpus), cfg)
     score, _ = _scores(head, x)
     heldout = evaluate_lamp(run, score, args.seed)

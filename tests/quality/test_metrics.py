@@ -107,9 +107,9 @@ def test_slop_regexes_are_word_anchored():
 
 
 def test_ngram_novelty_and_distinct_n():
-    tokens = "a b c d e f g h".split()
+    tokens = ["a", "b", "c", "d", "e", "f", "g", "h"]
     assert m.ngram_novelty(tokens) == 1.0
-    looped = "a b a b a b a b".split()
+    looped = ["a", "b", "a", "b", "a", "b", "a", "b"]
     # distinct-2: {ab, ba} / 7
     assert m.distinct_n(looped, 2) == pytest.approx(2 / 7)
     assert m.ngram_novelty(looped) < 0.5
@@ -117,10 +117,10 @@ def test_ngram_novelty_and_distinct_n():
 
 
 def test_repetition():
-    assert m.repetition("a b c d e f".split()) == 0.0
+    assert m.repetition(["a", "b", "c", "d", "e", "f"]) == 0.0
     assert m.repetition(["go"] * 10) == 1.0
     # "x y z" twice, separated by q: all tokens but q are covered
-    assert m.repetition("x y z q x y z".split()) == pytest.approx(6 / 7)
+    assert m.repetition(["x", "y", "z", "q", "x", "y", "z"]) == pytest.approx(6 / 7)
 
 
 def test_semantic_continuity_and_band():

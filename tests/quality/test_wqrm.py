@@ -92,7 +92,7 @@ def test_head_features_match_what_the_score_uses():
 
     head = load_head()
     x = pooled([CONRAD, SALAD], head.layers)
-    s, q, p = head.score_features(x)
+    s, _, p = head.score_features(x)
     assert np.allclose(s, [r.score for r in score_texts([CONRAD, SALAD])], atol=1e-4)
     assert p[1] > p[0]
 
