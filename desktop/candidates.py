@@ -26,6 +26,7 @@ class Candidate:
     faithful: bool | None = None  # kept the source's facts and meaning (None: not checked)
     unfaithful_because: tuple[str, ...] = ()  # the failed checks, for the tooltip
     style: float | None = None  # 0-1: sounds like the active persona (None: not measured)
+    reasons: tuple[str, ...] = ()  # why the score is what it is, in words ("repeated words", ...)
 
     @classmethod
     def from_engine(cls, item: Any) -> Candidate:
@@ -38,6 +39,7 @@ class Candidate:
             weights=dict(item.quality.weights or {}),
             faithful=None if checked is None else bool(checked.ok),
             unfaithful_because=() if checked is None else tuple(checked.reasons),
+            reasons=tuple(getattr(item.quality, "reasons", ()) or ()),
         )
 
 
@@ -79,7 +81,7 @@ def diff_html(original: str, new: str) -> str:
 def breakdown_text(c: Candidate) -> str:
     if c.score is None:
         return "not scored"
-    lines = [f"WQRM score {c.score:.2f} / 10", "component (0-1) × weight:"]
+    lines = [f"WQRM score {c.score:.2f} / 10", *(f"• {r}" for r in c.reasons), "component (0-1) × weight:"]
     for name, value in sorted(c.breakdown.items(), key=lambda kv: -(c.weights.get(kv[0]) or 0)):
         weight = c.weights.get(name)
         w = f" × {weight:.2f}" if isinstance(weight, (int, float)) else ""

@@ -98,7 +98,7 @@ def _shipped() -> Head:
 def _read(folder: Path) -> Head:
     head_file, meta_file = folder / HEAD_FILE.name, folder / META_FILE.name
     if not head_file.exists() or not meta_file.exists():
-        raise KillahError(f"WQRM weights missing in {folder} (train them: scripts/train_wqrm.sh DATA)")
+        raise KillahError(f"WQRM weights missing in {folder} (train them: python -m engine.quality.train DATA)")
     try:
         from safetensors.numpy import load_file
 

@@ -152,6 +152,17 @@ def cross_validate(run: Run, cfg: FitConfig, cache: FeatureCache, folds: int = 3
     return out
 
 
+def export_coreml(head, out: Path) -> str:
+    """The head as out/wqrm_head.mlpackage for the Mac app; the safetensors stay the source of truth."""
+    from engine.quality import coreml
+
+    try:
+        coreml.export(head, out / "wqrm_head.mlpackage")
+    except KillahError as e:  # coremltools missing
+        return f"not exported: {e}"
+    return "wqrm_head.mlpackage"
+
+
 def hash_int(value: int) -> int:
     import hashlib
 
@@ -228,6 +239,7 @@ def train(run: Run, cache: FeatureCache, args, say) -> dict:
         **head.meta,
     }
     head.save(Path(args.out), meta)
+    export_coreml(head, Path(args.out))
     return {"format": "killah-wqrm-report v2", "chosen": chosen, "cv": cv, "heldout": heldout,
             "calibration": calibration, "leave_one_kind_out": leave_out,
             "split": {"train_pairs": len(run.split.train_pairs), "heldout_pairs": len(run.split.heldout_pairs),
