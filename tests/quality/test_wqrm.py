@@ -28,14 +28,89 @@ BRONTE = (
     "company, dined early) the cold winter wind had brought with it clouds so sombre, and a rain "
     "so penetrating, that further out-door exercise was now out of the question."
 )
-# LAMP (Chakrabarty et al., CHI 2025; salesforce/creativity_eval, BSD-3-Clause), held-out group:
-# an AI draft and the professional writer's edit of it.
-DRAFT = (
-    "Maria's evenings with the orchestra were intricate studies in unspoken relationships. Each "
-    "rehearsal was a blend of individual discipline and collective harmony, a silent negotiation "
-    "among the musicians. Their glances across the rehearsal room were fleeting but loaded with "
-    "meaning, a silent conversation that only they could decipher. In those moments, their "
-    "connection was as clear and as hauntingly beautiful as the music they created together."
+# LAMP (Chakrabarty et al., CHI 2025; salesforce/creativity_eval, BSD-3-Clause).
+# Three held-out LAMP writer edits (group-disjoint split, seed 0): (edited, AI draft).
+EDITS = (
+    (
+        (
+            "Each rehearsal Maria had with the orchestra was a blend of individual discipline and "
+            "collective harmony, a kind of constant, silent negotiation among the musicians. She "
+            "had a particular rapport with the principal cellist, Daniel, their glances across the "
+            "rehearsal room were fleeting but loaded with meaning. During one late-night session, "
+            "when the others had packed up and left, Daniel lingered. They didn't speak much; they "
+            "didn't need to. He handed her his cello. She let her fingers travel across the "
+            "strings. The resonance of the instrument under her touch was a language of its own."
+        ),
+        (
+            "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
+            "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
+            "negotiation among the musicians. She had a special rapport with the principal cellist, "
+            "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
+            "room were fleeting but loaded with meaning, a silent conversation that only they could "
+            "decipher. During one late-night session, when the others had packed up and left, "
+            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his cello, "
+            "a gesture of trust as she let her fingers travel across the strings. The resonance of "
+            "the instrument under her touch was a language of its own, melding vulnerability with "
+            "an unspoken promise. In those moments, their connection was as clear and as hauntingly "
+            "beautiful as the music they created together. Their relationship transcended the "
+            "personal shadows that often plagued the heart, becoming a private duet no audience "
+            "could ever interpret."
+        ),
+    ),
+    (
+        (
+            "Maria's evenings with the orchestra were sinewy, intimate affairs. A silent "
+            "negotiation among the musicians. She had a special rapport with the principal cellist, "
+            "Daniel, whose slender fingers she would glance at between page turns.. During one "
+            "late-night session, when the others had packed up and left, Daniel lingered. They "
+            "didn't speak much; they didn't need to. He handed her his cello, and she let her "
+            "fingers travel across the strings. The resonance of the instrument under her touch was "
+            "a language of its own, one she understood better than her native tongue. And they "
+            "began their night together; a private duet no audience could ever interpret."
+        ),
+        (
+            "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
+            "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
+            "negotiation among the musicians. She had a special rapport with the principal cellist, "
+            "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
+            "room were fleeting but loaded with meaning, a silent conversation that only they could "
+            "decipher. During one late-night session, when the others had packed up and left, "
+            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his cello, "
+            "a gesture of trust as she let her fingers travel across the strings. The resonance of "
+            "the instrument under her touch was a language of its own, melding vulnerability with "
+            "an unspoken promise. In those moments, their connection was as clear and as hauntingly "
+            "beautiful as the music they created together. Their relationship transcended the "
+            "personal shadows that often plagued the heart, becoming a private duet no audience "
+            "could ever interpret."
+        ),
+    ),
+    (
+        (
+            "The house stood dark against the early dawn. The charred remains smoldered, and "
+            "scattered embers glittered amid the ash. Sister St. Savior approached with measured "
+            "steps, her habit rustling softly in the cool morning breeze. The officers, clustered "
+            "by the skeletal frame of what was once a sturdy porch, straightened up at the sight of "
+            "her. They stepped aside, nodding as she passed. Her eyes surveyed the ruin and the "
+            "faces of those left behind. She knelt and whispered prayers under her breath. The "
+            "officers returned to their tasks. There was a kind of solace in shared purpose."
+        ),
+        (
+            "The house stood dark against the early dawn, the charred remains smoldering faintly "
+            "like an exhaled sigh. Scattered embers glimmered amid the ash, whispering silent tales "
+            "of the night's devastation. Sister St. Savior approached with measured, purposeful "
+            "steps, her habit rustling softly in the cool morning breeze. The officers, clustered "
+            "by the skeletal frame of what was once a sturdy porch, straightened up at the sight of "
+            "her, a mix of relief and weariness etched on their soot-streaked faces. They stepped "
+            "aside respectfully, nodding as she passed, acknowledging her quiet authority without "
+            "words. She moved among them with a calm resolve, her keen eyes surveying the ruin and "
+            "the faces of those left behind. Without pronouncement or flourish, she knelt by the "
+            "remains, her hands moving methodically as she whispered prayers under her breath. Her "
+            "presence seemed to anchor the space, melding sorrow with a semblance of grace. The "
+            "officers, emboldened by her steadiness, returned to their tasks, a shared "
+            "understanding passing between them: even in the aftermath of such loss, there was a "
+            "kind of solace in shared purpose."
+        ),
+    ),
 )
 SALAD = "steps steps the the water water ships ships never never came came came."
 NUMBERS = "1200-level, 85-level, 96-level, and 95-level, and 94-level."
@@ -47,7 +122,7 @@ RUSSIAN = (
 
 @pytest.fixture(scope="module")
 def scores():
-    texts = {"conrad": CONRAD, "bronte": BRONTE, "draft": DRAFT, "salad": SALAD, "numbers": NUMBERS,
+    texts = {"conrad": CONRAD, "bronte": BRONTE, "salad": SALAD, "numbers": NUMBERS,
              "russian": RUSSIAN}
     for kind in degrade.KINDS:
         if kind != "wrong_language":
@@ -74,6 +149,13 @@ def test_published_prose_scores_high_and_above_its_broken_versions(scores):
     for kind in degrade.KINDS:
         if kind in scores:
             assert scores[kind].score < scores["conrad"].score - 2.0, kind
+
+
+def test_writer_edits_score_above_their_ai_drafts():
+    better = score_texts([e for e, _ in EDITS])
+    worse = score_texts([d for _, d in EDITS])
+    wins = sum(b.score > w.score for b, w in zip(better, worse))
+    assert wins >= 2, [(round(b.score, 2), round(w.score, 2)) for b, w in zip(better, worse)]
 
 
 def test_foreign_text_is_named(scores):
