@@ -22,10 +22,8 @@ the score: they are shown beside it and name the reason when a score is low.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
 
@@ -33,8 +31,6 @@ from engine.quality import metrics
 
 PPL_CV_FULL = 0.6
 LOW = 3.0  # at or below this a text is called broken in the docs and tests
-_LETTER = re.compile(r"[^\W\d_]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
 @dataclass(frozen=True)
@@ -56,19 +52,6 @@ class QualityScore:
         }
 
 
-def doubled_words(tokens: Sequence[str]) -> float | None:
-    """Share of tokens equal to the token before them ("the the water water")."""
-    if len(tokens) < 2:
-        return None
-    return sum(a == b for a, b in pairwise(tokens)) / (len(tokens) - 1)
-
-
-def latin_share(text: str) -> float | None:
-    """Share of letters that are Latin-script (a-z with accents)."""
-    letters = _LETTER.findall(text)
-    return len(_LATIN.findall(text)) / len(letters) if letters else None
-
-
 def _metrics(text: str, profile, logprobs) -> dict[str, float | None]:
     tokens = metrics.words(text)
     lengths = metrics.sentence_lengths(text)
@@ -79,9 +62,9 @@ def _metrics(text: str, profile, logprobs) -> dict[str, float | None]:
         )
     return {
         "repetition": metrics.repetition(tokens),
-        "doubled_words": doubled_words(tokens),
+        "doubled_words": metrics.doubled_words(tokens),
         "generic_phrases": metrics.generic_phrase_penalty(text),
-        "latin_share": latin_share(text),
+        "latin_share": metrics.latin_share(text),
         "digit_share": sum(t.isdigit() for t in tokens) / len(tokens) if tokens else None,
         "sentence_len_kl": kl,
         "perplexity_variation": metrics.perplexity_variation(logprobs) if logprobs is not None else None,

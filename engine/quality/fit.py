@@ -28,7 +28,8 @@ CLEAN_ANCHOR = 8.0  # published prose: high on the LAMP 1-10 scale (its best edi
 
 @dataclass(frozen=True)
 class FitConfig:
-    layers: tuple[int, ...] = (2, 4, 6)
+    layers: tuple[int, ...] = (0, 1, 2, 3, 4)
+    metrics: bool = True  # the head also reads head.EXTRA
     hidden: int = 64
     pca: int = 256
     steps: int = 250
@@ -58,8 +59,12 @@ class Targets:
     anchor_y: np.ndarray
 
 
-def fit(x: np.ndarray, t: Targets, cfg: FitConfig, layers: tuple[int, ...] | None = None) -> Head:
-    """Train the head on rows of `x` (pooled features of cfg.layers) and fold it."""
+def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
+    """Train the head on rows of `x` and fold it.
+
+    `x` holds the pooled features of cfg.layers, then `n_extra` text metrics (head.EXTRA),
+    which bypass the projection: they enter the first layer standardised, as they are.
+    """
     import mlx.core as mx
     import mlx.optimizers as optim
     from mlx import nn
@@ -71,13 +76,17 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, layers: tuple[int, ...] | Non
     z = (x - mean) / std
     from sklearn.utils.extmath import randomized_svd
 
-    centred = z[rows] - z[rows].mean(axis=0)
+    d_pool = x.shape[1] - n_extra
+    centred = z[rows, :d_pool] - z[rows, :d_pool].mean(axis=0)
     _, sv, vt = randomized_svd(centred, min(cfg.pca, *centred.shape), n_iter=4, random_state=cfg.seed)
     k = int(np.sum(sv > 1e-4 * sv[0]))
-    proj = vt[:k].T  # (d, k)
     # One scale for all components (not whitening): low-variance directions stay small.
-    comp_std = np.full(k, float(np.sqrt(np.mean((z[rows] @ proj).var(axis=0)))))
-    zp = (z @ proj) / comp_std
+    scale = float(np.sqrt(np.mean((z[rows, :d_pool] @ vt[:k].T).var(axis=0))))
+    through = np.zeros((x.shape[1], k + n_extra))  # features -> the head's inputs, linear
+    through[:d_pool, :k] = vt[:k].T / scale
+    through[d_pool:, k:] = np.eye(n_extra)
+    zp = z @ through
+    k += n_extra
 
     mx.random.seed(cfg.seed)
 
@@ -124,7 +133,6 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, layers: tuple[int, ...] | Non
 
     # Fold standardisation, projection and component scaling into the first layer.
     w = np.array(net.l1.weight, dtype=np.float64).T  # (k, hidden)
-    through = proj / comp_std[None, :]  # (d, k)
     w1 = (through @ w) / std[:, None]
     b1 = np.array(net.l1.bias, dtype=np.float64) - (mean / std) @ through @ w
     arrays = {
@@ -135,7 +143,12 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, layers: tuple[int, ...] | Non
         "wb": np.array(net.b.weight, dtype=np.float64)[0],
         "bb": np.array(net.b.bias, dtype=np.float64),
     }
-    return Head(arrays, tuple(layers or cfg.layers), {"fit": cfg.to_dict()})
+    from engine.quality.head import EXTRA
+
+    extra = list(EXTRA) if n_extra else []
+    if n_extra and n_extra != len(EXTRA):
+        raise ValueError(f"{n_extra} extra columns, but head.EXTRA has {len(EXTRA)}")
+    return Head(arrays, tuple(cfg.layers), {"fit": cfg.to_dict(), "extra": extra})
 
 
 def corpus_targets(kinds: list[str], offset: int) -> tuple[np.ndarray, ...]:

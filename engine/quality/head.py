@@ -1,6 +1,7 @@
 """The WQRM head: from the encoder's pooled features to a 0-10 score and P(broken).
 
-    h        = gelu(x W1 + b1)            (x: pooled features of `layers`; W1 folds the
+    h        = gelu(x W1 + b1)            (x: pooled features of `layers`, then the
+                                           `extra` text metrics of text_vector; W1 folds the
                                            training standardisation and projection in)
     quality  = h wq + bq                  (on the LAMP 1-10 scale)
     p_broken = sigmoid(h wb + bb)
@@ -28,6 +29,43 @@ HEAD_FILE = WQRM_DIR / "head.safetensors"
 META_FILE = WQRM_DIR / "wqrm.json"
 BROKEN_SCORE = 1.0  # where text that reads as broken lands
 ARRAYS = ("W1", "b1", "wq", "bq", "wb", "bb")
+# Rigid text metrics the head reads beside the encoder (a missing value gets its default).
+EXTRA: dict[str, float] = {
+    "ttr": 1.0, "log_mtld": 0.0, "log_sentence_len": 0.0, "sentence_len_cv": 0.0,
+    "compression": 1.0, "generic_phrases": 0.0, "novelty": 1.0, "repetition": 0.0,
+    "doubled_words": 0.0, "latin_share": 1.0, "digit_share": 0.0,
+}
+
+
+def text_vector(text: str) -> np.ndarray:
+    """The EXTRA metrics of `text`, in order (MTLD and mean sentence length as log1p)."""
+    from engine.quality import metrics as m
+
+    tokens = m.words(text)
+    lengths = m.sentence_lengths(text)
+    mtld = m.mtld(tokens)
+    values = {
+        "ttr": m.type_token_ratio(tokens),
+        "log_mtld": None if mtld is None else float(np.log1p(mtld)),
+        "log_sentence_len": float(np.log1p(np.mean(lengths))) if lengths else None,
+        "sentence_len_cv": float(np.std(lengths) / np.mean(lengths)) if len(lengths) > 1 else None,
+        "compression": m.compression_ratio(text),
+        "generic_phrases": m.generic_phrase_penalty(text),
+        "novelty": m.ngram_novelty(tokens),
+        "repetition": m.repetition(tokens),
+        "doubled_words": m.doubled_words(tokens),
+        "latin_share": m.latin_share(text),
+        "digit_share": sum(t.isdigit() for t in tokens) / len(tokens) if tokens else None,
+    }
+    return np.array([default if values[k] is None else float(values[k]) for k, default in EXTRA.items()])
+
+
+def features(texts: Sequence[str], layers: Sequence[int], extra: bool) -> np.ndarray:
+    """What a head reads: the pooled encoder states, then (if `extra`) the text metrics."""
+    from engine.quality.encoder import pooled
+
+    x = pooled(list(texts), layers)
+    return np.concatenate([x, np.stack([text_vector(t) for t in texts])], axis=1) if extra else x
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -51,8 +89,13 @@ class Head:
         if missing:
             raise KillahError(f"WQRM head: missing arrays {', '.join(missing)}")
         d_in = self.arrays["W1"].shape[0]
-        if d_in != 3 * 384 * len(self.layers):
-            raise KillahError(f"WQRM head: W1 has {d_in} rows for layers {self.layers}")
+        if d_in != 3 * 384 * len(self.layers) + len(self.extra):
+            raise KillahError(f"WQRM head: W1 has {d_in} rows for layers {self.layers} "
+                              f"and {len(self.extra)} metrics")
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("extra", ()))
 
     def parts(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(quality on the 1-10 scale, P(broken)) for each row of pooled features."""
@@ -70,9 +113,9 @@ class Head:
         return self.combine(q, p), q, p
 
     def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from engine.quality.encoder import pooled
-
-        return self.score_features(pooled(list(texts), self.layers))
+        if self.extra and list(self.extra) != list(EXTRA):
+            raise KillahError("WQRM head: its metric list differs from this version's; retrain it")
+        return self.score_features(features(texts, self.layers, bool(self.extra)))
 
     def save(self, folder: Path, meta: dict) -> None:
         from safetensors.numpy import save

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import lzma
 import math
+import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -19,6 +21,8 @@ import numpy as np
 from engine.text import distinct_n, sentences, words  # noqa: F401
 from engine.text import repeated_ngram_share as repetition  # noqa: F401
 
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 # Sentence-length histogram bin edges, in words: [1,5), [5,10), ... [60, inf).
 SENTENCE_LENGTH_BINS: tuple[int, ...] = (1, 5, 10, 15, 20, 25, 30, 40, 60)
@@ -226,3 +230,16 @@ def perplexity_variation(logprobs: Sequence[float], segment: int = 16) -> float 
     ends = bounds[1:] + [len(lp)]
     ppl = np.array([math.exp(-float(np.mean(lp[a:b]))) for a, b in zip(bounds, ends)])
     return float(np.std(ppl) / np.mean(ppl))
+
+
+def doubled_words(tokens: Sequence[str]) -> float | None:
+    """Share of tokens equal to the token before them ("the the water water")."""
+    if len(tokens) < 2:
+        return None
+    return sum(a == b for a, b in pairwise(tokens)) / (len(tokens) - 1)
+
+
+def latin_share(text: str) -> float | None:
+    """Share of letters that are Latin-script (a-z with accents)."""
+    letters = _LETTER.findall(text)
+    return len(_LATIN.findall(text)) / len(letters) if letters else None

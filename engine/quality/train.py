@@ -35,17 +35,20 @@ from engine.quality.assets import WQRM_DIR
 from engine.quality.degrade import KINDS
 from engine.quality.examples import FeatureCache, Passage, corpus_examples
 from engine.quality.fit import FitConfig, Targets, corpus_targets, fit
+from engine.quality.head import EXTRA, text_vector
 
 TRAIN_PASSAGES = 220  # 20 per English corpus author
 REPORT_PASSAGES = 40  # 20 per held-out English author, every kind
 MAX_TRAIN_SCORED = 900  # LAMP 1-10 scored paragraphs of the training side used (seeded sample)
 CANDIDATES: dict[str, FitConfig] = {
-    "layer4": FitConfig(layers=(4,)),
-    "layer2": FitConfig(layers=(2,)),
-    "layers24": FitConfig(layers=(2, 4)),
-    "layers0-4": FitConfig(layers=(0, 1, 2, 3, 4)),
+    "layer2": FitConfig(layers=(2,), metrics=False),
+    "layer4": FitConfig(layers=(4,), metrics=False),
+    "layers24": FitConfig(layers=(2, 4), metrics=False),
+    "layers0-4": FitConfig(layers=(0, 1, 2, 3, 4), metrics=False),
+    "layers24+metrics": FitConfig(layers=(2, 4)),
+    "layers0-4+metrics": FitConfig(layers=(0, 1, 2, 3, 4)),
 }
-DEFAULT = "layers24"
+DEFAULT = "layers0-4+metrics"
 
 
 class Run:
@@ -75,6 +78,15 @@ class Run:
         ))
         self.index = {t: i for i, t in enumerate(self.texts)}
         say({"stage": "examples", "texts": len(self.texts), "corpus": len(self.corpus), "report": len(self.report)})
+
+    def matrix(self, cache: FeatureCache, cfg: FitConfig) -> np.ndarray:
+        """The head's input rows for every text: pooled features, then the metrics if cfg asks."""
+        x = cache.matrix(self.texts, cfg.layers)
+        if not cfg.metrics:
+            return x
+        if not hasattr(self, "_metrics"):
+            self._metrics = np.stack([text_vector(t) for t in self.texts]).astype(np.float32)
+        return np.concatenate([x, self._metrics], axis=1)
 
     def targets(self, pairs, scored, corpus: list[Passage]) -> Targets:
         ix = self.index
@@ -125,7 +137,7 @@ def by_kind(passages: list[Passage], score: np.ndarray, index: dict[str, int]) -
 
 def cross_validate(run: Run, cfg: FitConfig, cache: FeatureCache, folds: int = 3) -> dict:
     """Mean held-out-fold pair accuracy, Spearman and broken-detection accuracy on the training side."""
-    x = cache.matrix(run.texts, cfg.layers)
+    x = run.matrix(cache, cfg)
     tr = run.split
     group_fold = {g: (hash_int(g) % folds) for g in set(run.groups.values())}
     authors = sorted({p.author for p in run.corpus})
@@ -136,7 +148,7 @@ def cross_validate(run: Run, cfg: FitConfig, cache: FeatureCache, folds: int = 3
         pairs = [p for p in tr.train_pairs if fold_of(p.better) != k]
         scored = [s for s in run.train_scored if fold_of(s.text) != k]
         corpus = [p for p in run.corpus if author_fold[p.author] != k]
-        head = fit(x, run.targets(pairs, scored, corpus), cfg)
+        head = fit(x, run.targets(pairs, scored, corpus), cfg, n_extra(cfg))
         score, _ = _scores(head, x)
         s = {t: float(score[run.index[t]]) for t in run.texts}
         test_pairs = [p for p in tr.train_pairs if fold_of(p.better) == k]
@@ -161,6 +173,10 @@ def export_coreml(head, out: Path) -> str:
     except KillahError as e:  # coremltools missing
         return f"not exported: {e}"
     return "wqrm_head.mlpackage"
+
+
+def n_extra(cfg: FitConfig) -> int:
+    return len(EXTRA) if cfg.metrics else 0
 
 
 def hash_int(value: int) -> int:
@@ -211,9 +227,9 @@ def train(run: Run, cache: FeatureCache, args, say) -> dict:
             say({"stage": "cv", "candidate": name, **cv[name]})
         chosen = max(cv, key=lambda n: cv[n]["objective"])
     cfg = replace(CANDIDATES[chosen], seed=args.seed)
-    x = cache.matrix(run.texts, cfg.layers)
+    x = run.matrix(cache, cfg)
     train_scored = run.train_scored
-    head = fit(x, run.targets(run.split.train_pairs, train_scored, run.corpus), cfg)
+    head = fit(x, run.targets(run.split.train_pairs, train_scored, run.corpus), cfg, n_extra(cfg))
     score, _ = _scores(head, x)
     heldout = evaluate_lamp(run, score, args.seed)
     say({"stage": "heldout", **heldout["pairwise_accuracy"]["all"]})
@@ -222,7 +238,7 @@ def train(run: Run, cache: FeatureCache, args, say) -> dict:
     leave_out = {}
     for kind in KINDS:  # the detector without ever seeing `kind`, on held-out authors' `kind`
         corpus = [p for p in run.corpus if p.kind != kind]
-        h = fit(x, run.targets(run.split.train_pairs, train_scored, corpus), cfg)
+        h = fit(x, run.targets(run.split.train_pairs, train_scored, corpus), cfg, n_extra(cfg))
         s_k, _ = _scores(h, x)
         leave_out[kind] = by_kind([p for p in run.report if p.kind in (kind, "clean")], s_k, run.index)
         say({"stage": "leave-one-kind-out", "kind": kind})

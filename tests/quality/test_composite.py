@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from engine.quality.composite import doubled_words, latin_share, score_texts
+from engine.quality.composite import score_texts
 from engine.quality.head import BROKEN_SCORE
+from engine.quality.metrics import doubled_words, latin_share
 from engine.quality.profile import StyleProfile
 
 GOOD = (

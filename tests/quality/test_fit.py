@@ -34,6 +34,22 @@ def test_fit_learns_pairs_scores_and_broken_and_folds_its_scaling():
     assert ((p[test] > 0.5) == (broken[test] > 0)).mean() > 0.75
 
 
+def test_metric_columns_bypass_the_projection_and_are_folded_too():
+    from engine.quality.head import EXTRA
+
+    x, _, broken = _toy()
+    rng = np.random.default_rng(2)
+    extra = rng.normal(size=(len(x), len(EXTRA))) * 3 + 1
+    y = 5 + 2 * extra[:, 5] / 3  # quality lives in one metric column only
+    xe = np.concatenate([x, extra], axis=1)
+    tr = np.arange(200)
+    t = Targets(np.zeros((0, 2), int), tr, y[tr], tr, broken[tr], np.arange(0), np.arange(0.0))
+    head = fit(xe, t, FitConfig(layers=(3,), hidden=32, pca=64, steps=300), n_extra=len(EXTRA))
+    assert head.extra == tuple(EXTRA)
+    _, q, _ = head.score_features(xe)
+    assert np.corrcoef(q[200:], y[200:])[0, 1] > 0.8
+
+
 def test_head_round_trip_and_bad_files(tmp_path):
     x, y, broken = _toy(80)
     idx = np.arange(80)
@@ -47,6 +63,8 @@ def test_head_round_trip_and_bad_files(tmp_path):
         load_head(tmp_path / "nowhere")
     with pytest.raises(KillahError, match="rows for layers"):
         Head(head.arrays, (3, 4), {})
+    with pytest.raises(KillahError, match="rows for layers"):
+        Head(head.arrays, (3,), {"extra": ["ttr"]})
 
 
 def test_shipped_head_says_how_it_was_trained():
