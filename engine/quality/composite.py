@@ -107,8 +107,11 @@ def reasons(text: str, score: float, quality: float, p_broken: float, m: dict) -
     if (m["digit_share"] or 0) >= 0.2:
         out.append("mostly numbers")
     if (m["generic_phrases"] or 0) >= 1.5:
-        found = _stock(text)
-        out.append("stock phrases" + (": " + ", ".join(f"“{f}”" for f in found) if found else ""))
+        # Over-used single words (a name, "canvas") are common in good prose too: only
+        # multi-word stock phrases are called out.
+        found = [f for f in _stock(text, limit=10) if " " in f][:3]
+        if found:
+            out.append("stock phrases: " + ", ".join(f"“{f}”" for f in found))
     if p_broken < 0.5 and quality < 4.5:
         out.append("reads like an unedited draft: generic, over-explained")
     if not out and score >= 7.0:

@@ -41,12 +41,13 @@ class Passage:
 
 
 def corpus_examples(
-    folder: Path, foreign_folder: Path, n: int, seed: int, kinds_per_passage: int = 2
+    folder: Path, foreign_folder: Path, n: int, seed: int, kinds_per_passage: int = 2, snippets: int = 1
 ) -> list[Passage]:
     """Clean passages of `folder` and broken versions; kinds rotate so each gets a fair share.
 
-    Every passage also yields a short snippet (its first one or two sentences), clean
-    and broken one way, because a short broken line must score low too.
+    Every passage also yields up to `snippets` short snippets (one or two of its
+    sentences), each clean and broken one way, because a short broken line must score
+    low too.
     """
     kinds = list(degrade.KINDS)
     foreign = [p for _, p in degrade.passages(foreign_folder, 60, seed)]
@@ -56,11 +57,16 @@ def corpus_examples(
         for j in range(kinds_per_passage):
             kind = kinds[(i + j * 2) % len(kinds)]
             out.append(Passage(degrade.degrade(text, kind, seed * 100_003 + i, foreign), author, kind, i, False))
-        snippet = " ".join(sentences(text)[: 1 + i % 2])
-        if len(snippet.split()) >= 6:
+        sents = sentences(text)
+        starts = [0, *range(2, len(sents), 2)][:snippets]
+        for s, start in enumerate(starts):
+            snippet = " ".join(sents[start : start + 1 + (i + s) % 2])
+            if len(snippet.split()) < 6:
+                continue
             out.append(Passage(snippet, author, "clean", i, True))
-            kind = kinds[(i * 3 + 1) % len(kinds)]
-            out.append(Passage(degrade.degrade(snippet, kind, seed * 7 + i, foreign), author, kind, i, True))
+            kind = kinds[(i * 3 + 1 + 2 * s) % len(kinds)]
+            salt = seed * 7 + i if s == 0 else seed * 7919 + i * 31 + s
+            out.append(Passage(degrade.degrade(snippet, kind, salt, foreign), author, kind, i, True))
     return out
 
 

@@ -42,7 +42,7 @@ def preference_pairs(
         if len(ranked) >= 2:
             best, worst = ranked[0], ranked[-1]
             gap = best.score - worst.score
-            if gap > min_gap:
+            if round(gap, 4) > min_gap:  # as written: a gap that rounds to 0 is no preference
                 rows.append({
                     "prompt": _prompt_text(prompt),
                     "chosen": best.text,
