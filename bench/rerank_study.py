@@ -1,7 +1,7 @@
 """Blind rerank study: the WQRM's pick among n candidates vs a random one, judged without the WQRM.
 
-    python -m engine.runtime_exec bench/rerank_study.py CORPUS_DIR [--prompts 40] [--n 4] [--tokens 120]
-        [--json OUT.json]
+    python -m engine.runtime_exec bench/rerank_study.py CORPUS_DIR [--prompts 40] [--n 4]
+        [--tokens 120] [--json OUT.json]
 
 CORPUS_DIR holds AUTHOR/WORK.txt (e.g. shared/data/corpora/en). Half the prompts ask the
 bundled model to continue a passage of an author (style: the authorship judge's
@@ -40,7 +40,13 @@ def make_prompts(corpus: Path, n: int, seed: int) -> list[dict]:
     for i, (author, text) in enumerate(pool[:n]):
         if i % 2 == 0:
             words = text.split()
-            out.append({"task": "continue", "author": author, "source": " ".join(words[: min(70, len(words))])})
+            out.append(
+                {
+                    "task": "continue",
+                    "author": author,
+                    "source": " ".join(words[: min(70, len(words))]),
+                }
+            )
         else:
             sents = sentences(text)
             src = " ".join(sents[:2]) if len(" ".join(sents[:2]).split()) <= 60 else sents[0]
@@ -54,8 +60,12 @@ def measure(texts: list[str], judge, author: str | None) -> list[dict]:
     gate = judge.order_gate(texts)
     style = judge.attribution(texts, author)[1] if author in judge.authors else [None] * len(texts)
     return [
-        {"repeated3": repeated_ngram_share(t), "distinct2": distinct_n(t, 2),
-         "broken": float(g < 0.5 or len(t.split()) < 5), "style": None if s is None else float(s)}
+        {
+            "repeated3": repeated_ngram_share(t),
+            "distinct2": distinct_n(t, 2),
+            "broken": float(g < 0.5 or len(t.split()) < 5),
+            "style": None if s is None else float(s),
+        }
         for t, g, s in zip(texts, gate, style)
     ]
 
@@ -69,11 +79,17 @@ def _boot(diffs: list[float], seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     boots = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(2000)]
     lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"n": len(d), "mean_diff": round(float(d.mean()), 4), "ci95": [round(float(lo), 4), round(float(hi), 4)]}
+    return {
+        "n": len(d),
+        "mean_diff": round(float(d.mean()), 4),
+        "ci95": [round(float(lo), 4), round(float(hi), 4)],
+    }
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("corpus", help="folder of AUTHOR/WORK.txt (e.g. shared/data/corpora/en)")
     p.add_argument("--prompts", type=int, default=40)
     p.add_argument("--n", type=int, default=4)
@@ -101,34 +117,79 @@ def main(argv=None) -> int:
     rows = []
     t0 = time.time()
     for i, pr in enumerate(make_prompts(corpus, args.prompts, args.seed)):
-        prompt = continue_prompt(pr["source"]) if pr["task"] == "continue" else rephrase_prompt(pr["source"])
-        budget = args.tokens if pr["task"] == "continue" else int(16 + 2.0 * 1.4 * len(pr["source"].split()))
-        ranked = [r for r in rerank(lm, prompt, args.n, SamplingOptions(max_tokens=budget, seed=1000 + i)) if r.text]
+        prompt = (
+            continue_prompt(pr["source"])
+            if pr["task"] == "continue"
+            else rephrase_prompt(pr["source"])
+        )
+        budget = (
+            args.tokens
+            if pr["task"] == "continue"
+            else int(16 + 2.0 * 1.4 * len(pr["source"].split()))
+        )
+        ranked = [
+            r
+            for r in rerank(lm, prompt, args.n, SamplingOptions(max_tokens=budget, seed=1000 + i))
+            if r.text
+        ]
         if len(ranked) < 2:
             continue
         top, pick = ranked[0], ranked[rng.randrange(len(ranked))]
-        m_top, m_rand = measure([top.text, pick.text], judge, pr["author"] if pr["task"] == "continue" else None)
-        row = {"i": i, **pr, "top_text": top.text, "random_text": pick.text, "same": top.index == pick.index,
-               "top_score": top.score, "random_score": pick.score,
-               **{f"{k}_top": v for k, v in m_top.items()}, **{f"{k}_random": v for k, v in m_rand.items()}}
+        m_top, m_rand = measure(
+            [top.text, pick.text], judge, pr["author"] if pr["task"] == "continue" else None
+        )
+        row = {
+            "i": i,
+            **pr,
+            "top_text": top.text,
+            "random_text": pick.text,
+            "same": top.index == pick.index,
+            "top_score": top.score,
+            "random_score": pick.score,
+            **{f"{k}_top": v for k, v in m_top.items()},
+            **{f"{k}_random": v for k, v in m_rand.items()},
+        }
         if pr["task"] == "rephrase":
-            f_top, f_rand = assess(pr["source"], [top.text, pick.text], "rephrase", lm=lm, thorough=True)
+            f_top, f_rand = assess(
+                pr["source"], [top.text, pick.text], "rephrase", lm=lm, thorough=True
+            )
             row["faithful_top"], row["faithful_random"] = float(f_top.ok), float(f_rand.ok)
         rows.append(row)
-        print(f"{i + 1}/{args.prompts} {pr['task']}: top {top.score:.2f} random {pick.score:.2f} "
-              f"({time.time() - t0:.0f}s)", file=sys.stderr)
-    summary = {"prompts": len(rows), "n": args.n, "tokens": args.tokens,
-               "random_was_top": sum(r["same"] for r in rows)}
-    for key, better in (("repeated3", "lower"), ("distinct2", "higher"), ("broken", "lower"),
-                        ("style", "higher"), ("faithful", "higher")):
-        diffs = [r[f"{key}_top"] - r[f"{key}_random"] for r in rows
-                 if r.get(f"{key}_top") is not None and r.get(f"{key}_random") is not None]
+        print(
+            f"{i + 1}/{args.prompts} {pr['task']}: top {top.score:.2f} random {pick.score:.2f} "
+            f"({time.time() - t0:.0f}s)",
+            file=sys.stderr,
+        )
+    summary = {
+        "prompts": len(rows),
+        "n": args.n,
+        "tokens": args.tokens,
+        "random_was_top": sum(r["same"] for r in rows),
+    }
+    for key, better in (
+        ("repeated3", "lower"),
+        ("distinct2", "higher"),
+        ("broken", "lower"),
+        ("style", "higher"),
+        ("faithful", "higher"),
+    ):
+        diffs = [
+            r[f"{key}_top"] - r[f"{key}_random"]
+            for r in rows
+            if r.get(f"{key}_top") is not None and r.get(f"{key}_random") is not None
+        ]
         tops = [r[f"{key}_top"] for r in rows if r.get(f"{key}_top") is not None]
         rands = [r[f"{key}_random"] for r in rows if r.get(f"{key}_random") is not None]
-        summary[key] = {"better": better, "top": round(sum(tops) / max(1, len(tops)), 4),
-                        "random": round(sum(rands) / max(1, len(rands)), 4), **_boot(diffs)}
+        summary[key] = {
+            "better": better,
+            "top": round(sum(tops) / max(1, len(tops)), 4),
+            "random": round(sum(rands) / max(1, len(rands)), 4),
+            **_boot(diffs),
+        }
     if args.json:
-        Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8"
+        )
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -35,7 +35,9 @@ PARAGRAPH = (
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true")
@@ -55,9 +57,11 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(res))
     else:
-        print(f"{res['words']}-word paragraph: {res['single_ms_per_paragraph']} ms alone, "
-              f"{res['batched_ms_per_paragraph']} ms each in a batch of {args.batch} "
-              f"(target <= 50 ms batched; 1-min load {res['load_avg_1min']})")
+        print(
+            f"{res['words']}-word paragraph: {res['single_ms_per_paragraph']} ms alone, "
+            f"{res['batched_ms_per_paragraph']} ms each in a batch of {args.batch} "
+            f"(target <= 50 ms batched; 1-min load {res['load_avg_1min']})"
+        )
     return 0
 
 

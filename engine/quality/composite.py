@@ -42,7 +42,7 @@ class QualityScore:
     reasons: tuple[str, ...] = field(default=())  # plain words, most important first
 
     def to_dict(self) -> dict:
-        rnd = lambda v: None if v is None else round(float(v), 4)
+        rnd = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
         return {
             "score": round(self.score, 2),
             "reasons": list(self.reasons),
@@ -58,7 +58,8 @@ def _metrics(text: str, profile, logprobs) -> dict[str, float | None]:
     kl = None
     if profile is not None and lengths:
         kl = metrics.kl_divergence(
-            profile.sentence_length_dist, metrics.sentence_length_distribution(lengths, profile.bins)
+            profile.sentence_length_dist,
+            metrics.sentence_length_distribution(lengths, profile.bins),
         )
     return {
         "repetition": metrics.repetition(tokens),
@@ -67,7 +68,9 @@ def _metrics(text: str, profile, logprobs) -> dict[str, float | None]:
         "latin_share": metrics.latin_share(text),
         "digit_share": sum(t.isdigit() for t in tokens) / len(tokens) if tokens else None,
         "sentence_len_kl": kl,
-        "perplexity_variation": metrics.perplexity_variation(logprobs) if logprobs is not None else None,
+        "perplexity_variation": metrics.perplexity_variation(logprobs)
+        if logprobs is not None
+        else None,
     }
 
 
@@ -145,10 +148,15 @@ def score_texts(
     for t, s, q, p, lp in zip(texts, score, quality, p_broken, lps):
         m = _metrics(t, profile, lp)
         comps = _components(float(q), float(p), m)
-        out.append(QualityScore(
-            float(s), comps, {"quality": 1.0}, {"quality": float(q), "p_broken": float(p), **m},
-            reasons(t, float(s), float(q), float(p), m),
-        ))
+        out.append(
+            QualityScore(
+                float(s),
+                comps,
+                {"quality": 1.0},
+                {"quality": float(q), "p_broken": float(p), **m},
+                reasons(t, float(s), float(q), float(p), m),
+            )
+        )
     return out
 
 

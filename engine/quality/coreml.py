@@ -43,28 +43,42 @@ def to_coreml(head: Head):
     a = {k: np.asarray(v, dtype=np.float32) for k, v in head.arrays.items()}
     d = a["W1"].shape[0]
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, d), dtype=types.fp32)], opset_version=ct.target.macOS13)
+    @mb.program(
+        input_specs=[mb.TensorSpec(shape=(1, d), dtype=types.fp32)], opset_version=ct.target.macOS13
+    )
     def program(features):
         h = mb.linear(x=features, weight=a["W1"].T, bias=a["b1"], name="hidden_linear")
         h = mb.gelu(x=h, mode="EXACT", name="hidden")
         q = mb.linear(x=h, weight=a["wq"][None, :], bias=a["bq"], name="quality")
         logit = mb.linear(x=h, weight=a["wb"][None, :], bias=a["bb"], name="broken_logit")
         p = mb.sigmoid(x=logit, name="p_broken")
-        mixed = mb.add(x=mb.mul(x=mb.sub(x=np.float32(1.0), y=p), y=q),
-                       y=mb.mul(x=p, y=np.float32(BROKEN_SCORE)))
+        mixed = mb.add(
+            x=mb.mul(x=mb.sub(x=np.float32(1.0), y=p), y=q),
+            y=mb.mul(x=p, y=np.float32(BROKEN_SCORE)),
+        )
         score = mb.clip(x=mixed, alpha=np.float32(0.0), beta=np.float32(10.0), name="score")
         return score, q, p
 
-    model = ct.convert(program, convert_to="mlprogram", minimum_deployment_target=ct.target.macOS13,
-                       compute_precision=ct.precision.FLOAT32)
-    model.short_description = "Killah WQRM head: 0-10 writing-quality score of one paragraph's features"
+    model = ct.convert(
+        program,
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.macOS13,
+        compute_precision=ct.precision.FLOAT32,
+    )
+    model.short_description = (
+        "Killah WQRM head: 0-10 writing-quality score of one paragraph's features"
+    )
     model.input_description[INPUT_NAME] = (
         f"pooled all-MiniLM-L6-v2 states (mean, max, std) of layers {list(head.layers)}"
     )
     model.output_description["score"] = "0-10 score"
-    model.output_description["quality"] = "quality on the LAMP 1-10 scale, before the broken-text gate"
+    model.output_description["quality"] = (
+        "quality on the LAMP 1-10 scale, before the broken-text gate"
+    )
     model.output_description["p_broken"] = "probability that the text does not read as prose"
-    model.user_defined_metadata["killah.wqrm.training_data_sha256"] = str(head.meta.get("training_data_sha256", ""))
+    model.user_defined_metadata["killah.wqrm.training_data_sha256"] = str(
+        head.meta.get("training_data_sha256", "")
+    )
     model.user_defined_metadata["killah.wqrm.layers"] = ",".join(map(str, head.layers))
     return model
 
@@ -111,13 +125,22 @@ def check_package(path: str | Path, head: Head) -> None:
     if outputs != sorted(OUTPUTS):
         problems.append(f"outputs are {outputs}, expected {sorted(OUTPUTS)}")
     program = load_milproto(
-        spec, specification_version=spec.specificationVersion,
+        spec,
+        specification_version=spec.specificationVersion,
         file_weights_dir=str(path / "Data" / "com.apple.CoreML" / "weights"),
     )
-    consts = [np.asarray(op.val.val) for f in program.functions.values() for op in f.operations
-              if op.op_type == "const" and op.val.val is not None and np.size(op.val.val) == np.size(head.arrays["W1"])]
-    if not any(np.allclose(c.reshape(head.arrays["W1"].T.shape), head.arrays["W1"].T, rtol=1e-5, atol=1e-6)
-               for c in consts):
+    consts = [
+        np.asarray(op.val.val)
+        for f in program.functions.values()
+        for op in f.operations
+        if op.op_type == "const"
+        and op.val.val is not None
+        and np.size(op.val.val) == np.size(head.arrays["W1"])
+    ]
+    if not any(
+        np.allclose(c.reshape(head.arrays["W1"].T.shape), head.arrays["W1"].T, rtol=1e-5, atol=1e-6)
+        for c in consts
+    ):
         problems.append("the package's weights differ from the head's")
     if problems:
         raise KillahError(f"Core ML package {path}: " + "; ".join(problems))
@@ -135,4 +158,6 @@ def predict(path: str | Path, features: np.ndarray) -> np.ndarray:
     ct = _coremltools()
     model = ct.models.MLModel(str(path))
     rows = np.asarray(features, dtype=np.float32)
-    return np.array([float(model.predict({INPUT_NAME: r[None, :]})["score"].ravel()[0]) for r in rows])
+    return np.array(
+        [float(model.predict({INPUT_NAME: r[None, :]})["score"].ravel()[0]) for r in rows]
+    )

@@ -86,9 +86,7 @@ def numbers(text: str, rng: random.Random, foreign: Sequence[str] = ()) -> str:
         items = []
         for _ in range(rng.randint(3, 8)):
             n = rng.choice((rng.randint(1, 99), rng.randint(100, 2000), rng.randint(10, 99) * 10))
-            items.append(
-                (f"{n}-{noun}", f"{n} {noun}", f"{n}%", f"{n}.{rng.randint(0, 9)}")[style]
-            )
+            items.append((f"{n}-{noun}", f"{n} {noun}", f"{n}%", f"{n}.{rng.randint(0, 9)}")[style])
         items[-1] = "and " + items[-1]
         out.extend(", ".join(items).split() + ["."])
     return " ".join(out).replace(" .", ".")
@@ -179,7 +177,10 @@ def passages(
     for author in authors:
         candidates: list[str] = []
         for work in sorted(author.glob("*.txt")):
-            paras = [" ".join(p.split()) for p in _paragraphs(work.read_text(encoding="utf-8"), max_words)]
+            paras = [
+                " ".join(p.split())
+                for p in _paragraphs(work.read_text(encoding="utf-8"), max_words)
+            ]
             paras = [p for p in paras if len(p.split()) >= 8 and not p.isupper()]
             buf: list[str] = []
             for p in paras:

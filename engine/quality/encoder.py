@@ -45,7 +45,11 @@ def pooled(texts: Sequence[str], layers: Sequence[int], batch_tokens: int = 4096
             idx = order[start : start + size]
             tokens, mask = enc.batch([ids[i] for i in idx])
             x = enc.model.embeddings(tokens)
-            bias = None if mask.all().item() else ((1.0 - mask.astype(x.dtype)) * -1e9)[:, None, None, :]
+            bias = (
+                None
+                if mask.all().item()
+                else ((1.0 - mask.astype(x.dtype)) * -1e9)[:, None, None, :]
+            )
             states = [x]
             for layer in enc.model.layers[:upto]:
                 x = layer(x, bias)

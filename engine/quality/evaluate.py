@@ -26,14 +26,22 @@ def _by_group(items: Sequence, groups: Sequence[int]) -> list[list[int]]:
     return list(members.values())
 
 
-def pair_accuracy(score: Mapping[str, float], pairs: Sequence, groups: Mapping[str, int], seed: int = 0) -> dict:
+def pair_accuracy(
+    score: Mapping[str, float], pairs: Sequence, groups: Mapping[str, int], seed: int = 0
+) -> dict:
     """Share of pairs with score(better) > score(worse) (ties half), with a group-bootstrap CI."""
     if not pairs:
         return {"n": 0}
-    wins = np.array([
-        1.0 if score[p.better] > score[p.worse] else 0.5 if score[p.better] == score[p.worse] else 0.0
-        for p in pairs
-    ])
+    wins = np.array(
+        [
+            1.0
+            if score[p.better] > score[p.worse]
+            else 0.5
+            if score[p.better] == score[p.worse]
+            else 0.0
+            for p in pairs
+        ]
+    )
     clusters = _by_group(pairs, [groups[p.better] for p in pairs])
     rng = np.random.default_rng(seed)
     boots = []
@@ -44,7 +52,9 @@ def pair_accuracy(score: Mapping[str, float], pairs: Sequence, groups: Mapping[s
     return {"acc": round(float(wins.mean()), 4), "ci95": _ci(boots), "n": len(pairs)}
 
 
-def spearman_ci(pred: Sequence[float], gold: Sequence[float], groups: Sequence[int], seed: int = 0) -> dict:
+def spearman_ci(
+    pred: Sequence[float], gold: Sequence[float], groups: Sequence[int], seed: int = 0
+) -> dict:
     from scipy.stats import spearmanr
 
     pred, gold = np.asarray(pred, dtype=np.float64), np.asarray(gold, dtype=np.float64)
@@ -57,7 +67,11 @@ def spearman_ci(pred: Sequence[float], gold: Sequence[float], groups: Sequence[i
         pick = rng.integers(0, len(clusters), len(clusters))
         idx = np.concatenate([clusters[i] for i in pick])
         boots.append(spearmanr(pred[idx], gold[idx]).statistic)
-    return {"rho": round(float(spearmanr(pred, gold).statistic), 4), "ci95": _ci(boots), "n": len(pred)}
+    return {
+        "rho": round(float(spearmanr(pred, gold).statistic), 4),
+        "ci95": _ci(boots),
+        "n": len(pred),
+    }
 
 
 def distribution(values: Sequence[float], threshold: float = 3.0) -> dict:
@@ -70,6 +84,10 @@ def distribution(values: Sequence[float], threshold: float = 3.0) -> dict:
     boots = [low[rng.integers(0, len(v), len(v))].mean() for _ in range(BOOTSTRAP)]
     p10, p50, p90 = np.percentile(v, [10, 50, 90])
     return {
-        "n": len(v), "median": round(float(p50), 2), "p10": round(float(p10), 2), "p90": round(float(p90), 2),
-        f"share_le_{threshold:g}": round(float(low.mean()), 3), "share_ci95": _ci(boots),
+        "n": len(v),
+        "median": round(float(p50), 2),
+        "p10": round(float(p10), 2),
+        "p90": round(float(p90), 2),
+        f"share_le_{threshold:g}": round(float(low.mean()), 3),
+        "share_ci95": _ci(boots),
     }

@@ -41,7 +41,12 @@ class Passage:
 
 
 def corpus_examples(
-    folder: Path, foreign_folder: Path, n: int, seed: int, kinds_per_passage: int = 2, snippets: int = 1
+    folder: Path,
+    foreign_folder: Path,
+    n: int,
+    seed: int,
+    kinds_per_passage: int = 2,
+    snippets: int = 1,
 ) -> list[Passage]:
     """Clean passages of `folder` and broken versions; kinds rotate so each gets a fair share.
 
@@ -56,7 +61,11 @@ def corpus_examples(
         out.append(Passage(text, author, "clean", i, False))
         for j in range(kinds_per_passage):
             kind = kinds[(i + j * 2) % len(kinds)]
-            out.append(Passage(degrade.degrade(text, kind, seed * 100_003 + i, foreign), author, kind, i, False))
+            out.append(
+                Passage(
+                    degrade.degrade(text, kind, seed * 100_003 + i, foreign), author, kind, i, False
+                )
+            )
         sents = sentences(text)
         starts = [0, *range(2, len(sents), 2)][:snippets]
         for s, start in enumerate(starts):
@@ -66,7 +75,9 @@ def corpus_examples(
             out.append(Passage(snippet, author, "clean", i, True))
             kind = kinds[(i * 3 + 1 + 2 * s) % len(kinds)]
             salt = seed * 7 + i if s == 0 else seed * 7919 + i * 31 + s
-            out.append(Passage(degrade.degrade(snippet, kind, salt, foreign), author, kind, i, True))
+            out.append(
+                Passage(degrade.degrade(snippet, kind, salt, foreign), author, kind, i, True)
+            )
     return out
 
 
@@ -85,7 +96,9 @@ class FeatureCache:
                 for k, v in zip(z["keys"], z["features"]):
                     self.rows[str(k)] = v
 
-    def fill(self, texts: Sequence[str], chunk: int = 64, callback: Callable[[dict], None] | None = None) -> None:
+    def fill(
+        self, texts: Sequence[str], chunk: int = 64, callback: Callable[[dict], None] | None = None
+    ) -> None:
         todo = [t for t in dict.fromkeys(texts) if text_key(t) not in self.rows]
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
@@ -99,7 +112,9 @@ class FeatureCache:
                 callback({"stage": "features", "done": start + len(part), "total": len(todo)})
 
     def matrix(self, texts: Sequence[str], layers: Sequence[int]) -> np.ndarray:
-        cols = np.concatenate([np.arange(POOL_DIM) + CACHED_LAYERS.index(layer) * POOL_DIM for layer in layers])
+        cols = np.concatenate(
+            [np.arange(POOL_DIM) + CACHED_LAYERS.index(layer) * POOL_DIM for layer in layers]
+        )
         return np.stack([self.rows[text_key(t)][cols] for t in texts]).astype(np.float32)
 
 

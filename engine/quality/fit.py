@@ -10,9 +10,9 @@ Loss, all terms averaged over their examples:
       + weight_decay * |params|^2
 
 Features are standardised and projected onto their first `pca` principal components
-(fitted on the training rows; one common scale, not whitened) before the head; the projection and the scaling are
-folded into the first layer's weights at the end, so the shipped head reads the raw
-pooled features.
+(fitted on the training rows; one common scale, not whitened) before the head; the
+projection and the scaling are folded into the first layer's weights at the end, so the
+shipped head reads the raw pooled features.
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
     import mlx.optimizers as optim
     from mlx import nn
 
-    rows = np.unique(np.concatenate([t.pairs.ravel(), t.reg_idx, t.brk_idx, t.anchor_idx]).astype(np.int64))
+    rows = np.unique(
+        np.concatenate([t.pairs.ravel(), t.reg_idx, t.brk_idx, t.anchor_idx]).astype(np.int64)
+    )
     mean = x[rows].mean(axis=0)
     std = x[rows].std(axis=0)
     std[std < 1e-6] = 1.0
@@ -78,7 +80,9 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
 
     d_pool = x.shape[1] - n_extra
     centred = z[rows, :d_pool] - z[rows, :d_pool].mean(axis=0)
-    _, sv, vt = randomized_svd(centred, min(cfg.pca, *centred.shape), n_iter=4, random_state=cfg.seed)
+    _, sv, vt = randomized_svd(
+        centred, min(cfg.pca, *centred.shape), n_iter=4, random_state=cfg.seed
+    )
     k = int(np.sum(sv > 1e-4 * sv[0]))
     # One scale for all components (not whitening): low-variance directions stay small.
     scale = float(np.sqrt(np.mean((z[rows, :d_pool] @ vt[:k].T).var(axis=0))))
@@ -107,7 +111,10 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
     pairs = mx.array(t.pairs.astype(np.int32))
     reg_idx, reg_y = mx.array(t.reg_idx.astype(np.int32)), mx.array(t.reg_y.astype(np.float32))
     brk_idx, brk_y = mx.array(t.brk_idx.astype(np.int32)), mx.array(t.brk_y.astype(np.float32))
-    anc_idx, anc_y = mx.array(t.anchor_idx.astype(np.int32)), mx.array(t.anchor_y.astype(np.float32))
+    anc_idx, anc_y = (
+        mx.array(t.anchor_idx.astype(np.int32)),
+        mx.array(t.anchor_y.astype(np.float32)),
+    )
 
     def loss_fn(model):
         q, b = model(data)
@@ -117,7 +124,9 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
         if t.reg_idx.size:
             loss += cfg.w_reg * mx.mean((q[reg_idx] - reg_y) ** 2) / 4
         if t.brk_idx.size:
-            loss += cfg.w_brk * mx.mean(nn.losses.binary_cross_entropy(b[brk_idx], brk_y, with_logits=True))
+            loss += cfg.w_brk * mx.mean(
+                nn.losses.binary_cross_entropy(b[brk_idx], brk_y, with_logits=True)
+            )
         if t.anchor_idx.size:
             loss += cfg.w_anchor * mx.mean((q[anc_idx] - anc_y) ** 2) / 4
         return loss

@@ -31,9 +31,17 @@ BROKEN_SCORE = 1.0  # where text that reads as broken lands
 ARRAYS = ("W1", "b1", "wq", "bq", "wb", "bb")
 # Rigid text metrics the head reads beside the encoder (a missing value gets its default).
 EXTRA: dict[str, float] = {
-    "ttr": 1.0, "log_mtld": 0.0, "log_sentence_len": 0.0, "sentence_len_cv": 0.0,
-    "compression": 1.0, "generic_phrases": 0.0, "novelty": 1.0, "repetition": 0.0,
-    "doubled_words": 0.0, "latin_share": 1.0, "digit_share": 0.0,
+    "ttr": 1.0,
+    "log_mtld": 0.0,
+    "log_sentence_len": 0.0,
+    "sentence_len_cv": 0.0,
+    "compression": 1.0,
+    "generic_phrases": 0.0,
+    "novelty": 1.0,
+    "repetition": 0.0,
+    "doubled_words": 0.0,
+    "latin_share": 1.0,
+    "digit_share": 0.0,
 }
 
 
@@ -57,7 +65,9 @@ def text_vector(text: str) -> np.ndarray:
         "latin_share": m.latin_share(text),
         "digit_share": sum(t.isdigit() for t in tokens) / len(tokens) if tokens else None,
     }
-    return np.array([default if values[k] is None else float(values[k]) for k, default in EXTRA.items()])
+    return np.array(
+        [default if values[k] is None else float(values[k]) for k, default in EXTRA.items()]
+    )
 
 
 def features(texts: Sequence[str], layers: Sequence[int], extra: bool) -> np.ndarray:
@@ -90,8 +100,10 @@ class Head:
             raise KillahError(f"WQRM head: missing arrays {', '.join(missing)}")
         d_in = self.arrays["W1"].shape[0]
         if d_in != 3 * 384 * len(self.layers) + len(self.extra):
-            raise KillahError(f"WQRM head: W1 has {d_in} rows for layers {self.layers} "
-                              f"and {len(self.extra)} metrics")
+            raise KillahError(
+                f"WQRM head: W1 has {d_in} rows for layers {self.layers} "
+                f"and {len(self.extra)} metrics"
+            )
 
     @property
     def extra(self) -> tuple[str, ...]:
@@ -125,7 +137,9 @@ class Head:
         folder = Path(folder)
         arrays = {k: np.ascontiguousarray(self.arrays[k], dtype=np.float32) for k in ARRAYS}
         write_bytes(folder / HEAD_FILE.name, save(arrays))
-        write_json(folder / META_FILE.name, {"format": HEAD_FORMAT, "layers": list(self.layers), **meta})
+        write_json(
+            folder / META_FILE.name, {"format": HEAD_FORMAT, "layers": list(self.layers), **meta}
+        )
 
 
 def load_head(folder: str | Path | None = None) -> Head:
@@ -141,13 +155,17 @@ def _shipped() -> Head:
 def _read(folder: Path) -> Head:
     head_file, meta_file = folder / HEAD_FILE.name, folder / META_FILE.name
     if not head_file.exists() or not meta_file.exists():
-        raise KillahError(f"WQRM weights missing in {folder} (train them: python -m engine.quality.train DATA)")
+        raise KillahError(
+            f"WQRM weights missing in {folder} (train them: python -m engine.quality.train DATA)"
+        )
     try:
         from safetensors.numpy import load_file
 
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta.get("format") != HEAD_FORMAT:
-            raise KillahError(f"WQRM head: unknown format {meta.get('format')!r}, expected {HEAD_FORMAT!r}")
+            raise KillahError(
+                f"WQRM head: unknown format {meta.get('format')!r}, expected {HEAD_FORMAT!r}"
+            )
         arrays = {k: v.astype(np.float64) for k, v in load_file(str(head_file)).items()}
         return Head(arrays, tuple(int(x) for x in meta["layers"]), meta)
     except (OSError, ValueError, KeyError) as e:

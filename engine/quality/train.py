@@ -61,7 +61,9 @@ class Run:
         self.lamp = qdata.load_quality_data(data_dir / "quality_pairs")
         self.split = qdata.split_by_source(self.lamp, seed)
         self.groups = qdata.source_groups(self.lamp.texts())
-        self.corpus = corpus_examples(data_dir / "corpora/en", data_dir / "corpora/ru", TRAIN_PASSAGES, seed)
+        self.corpus = corpus_examples(
+            data_dir / "corpora/en", data_dir / "corpora/ru", TRAIN_PASSAGES, seed
+        )
         self.report = corpus_examples(
             data_dir / "heldout/en", data_dir / "heldout/ru", REPORT_PASSAGES, seed + 1, len(KINDS)
         )
@@ -71,13 +73,27 @@ class Run:
         rest = [s for s in scored if s.text not in in_pairs]
         keep = max(0, MAX_TRAIN_SCORED - (len(scored) - len(rest)))
         picked = {int(i) for i in rng.permutation(len(rest))[:keep]}
-        self.train_scored = [s for s in scored if s.text in in_pairs] + [s for i, s in enumerate(rest) if i in picked]
-        self.texts = list(dict.fromkeys(
-            [p.text for p in self.corpus] + sorted(in_pairs) + [s.text for s in self.train_scored]
-            + [s.text for s in self.split.heldout_scored] + [p.text for p in self.report]
-        ))
+        self.train_scored = [s for s in scored if s.text in in_pairs] + [
+            s for i, s in enumerate(rest) if i in picked
+        ]
+        self.texts = list(
+            dict.fromkeys(
+                [p.text for p in self.corpus]
+                + sorted(in_pairs)
+                + [s.text for s in self.train_scored]
+                + [s.text for s in self.split.heldout_scored]
+                + [p.text for p in self.report]
+            )
+        )
         self.index = {t: i for i, t in enumerate(self.texts)}
-        say({"stage": "examples", "texts": len(self.texts), "corpus": len(self.corpus), "report": len(self.report)})
+        say(
+            {
+                "stage": "examples",
+                "texts": len(self.texts),
+                "corpus": len(self.corpus),
+                "report": len(self.report),
+            }
+        )
 
     def matrix(self, cache: FeatureCache, cfg: FitConfig) -> np.ndarray:
         """The head's input rows for every text: pooled features, then the metrics if cfg asks."""
@@ -93,9 +109,13 @@ class Run:
         kinds = [p.kind for p in corpus]
         c_idx = np.array([ix[p.text] for p in corpus], dtype=np.int64)
         _, broken, _, anchors = corpus_targets(kinds, 0)
-        lamp_rows = np.array(sorted({ix[t] for p in pairs for t in (p.better, p.worse)}), dtype=np.int64)
+        lamp_rows = np.array(
+            sorted({ix[t] for p in pairs for t in (p.better, p.worse)}), dtype=np.int64
+        )
         return Targets(
-            pairs=np.array([(ix[p.better], ix[p.worse]) for p in pairs], dtype=np.int64).reshape(-1, 2),
+            pairs=np.array([(ix[p.better], ix[p.worse]) for p in pairs], dtype=np.int64).reshape(
+                -1, 2
+            ),
             reg_idx=np.array([ix[s.text] for s in scored], dtype=np.int64),
             reg_y=np.array([s.score for s in scored], dtype=np.float64),
             brk_idx=np.concatenate([c_idx, lamp_rows]),  # LAMP texts are fluent prose: not broken
@@ -120,8 +140,12 @@ def evaluate_lamp(run: Run, score: np.ndarray, seed: int) -> dict:
     rho = {}
     for source in ("scored_1_10", "val_zscore"):
         rows = [r for r in run.split.heldout_scored if r.source == source]
-        rho[source] = ev.spearman_ci([s[r.text] for r in rows], [r.score for r in rows],
-                                     [run.groups[r.text] for r in rows], seed)
+        rho[source] = ev.spearman_ci(
+            [s[r.text] for r in rows],
+            [r.score for r in rows],
+            [run.groups[r.text] for r in rows],
+            seed,
+        )
     return {"pairwise_accuracy": acc, "spearman": rho}
 
 
@@ -144,7 +168,7 @@ def cross_validate(run: Run, cfg: FitConfig, cache: FeatureCache, folds: int = 3
     author_fold = {a: i % folds for i, a in enumerate(authors)}
     res = defaultdict(list)
     for k in range(folds):
-        fold_of = lambda t: group_fold[run.groups[t]]
+        fold_of = lambda t: group_fold[run.groups[t]]  # noqa: E731
         pairs = [p for p in tr.train_pairs if fold_of(p.better) != k]
         scored = [s for s in run.train_scored if fold_of(s.text) != k]
         corpus = [p for p in run.corpus if author_fold[p.author] != k]
@@ -154,8 +178,11 @@ def cross_validate(run: Run, cfg: FitConfig, cache: FeatureCache, folds: int = 3
         test_pairs = [p for p in tr.train_pairs if fold_of(p.better) == k]
         res["pair_acc"].append(ev.pair_accuracy(s, test_pairs, run.groups)["acc"])
         rows = [r for r in run.train_scored if fold_of(r.text) == k]
-        res["spearman"].append(ev.spearman_ci([s[r.text] for r in rows], [r.score for r in rows],
-                                              [0] * len(rows))["rho"])
+        res["spearman"].append(
+            ev.spearman_ci([s[r.text] for r in rows], [r.score for r in rows], [0] * len(rows))[
+                "rho"
+            ]
+        )
         test_c = [p for p in run.corpus if author_fold[p.author] == k]
         ok = [(s[p.text] <= 3.0) == (p.kind != "clean") for p in test_c]
         res["broken_acc"].append(float(np.mean(ok)))
@@ -186,19 +213,29 @@ def hash_int(value: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.quality.train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.quality.train", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("data", help="data folder with quality_pairs/, corpora/ and heldout/")
-    parser.add_argument("--out", default=str(WQRM_DIR), help="where head.safetensors, wqrm.json, report.json go")
-    parser.add_argument("--cache", default=None, help="feature cache folder (default: KILLAH_HOME runs/wqrm-cache)")
+    parser.add_argument(
+        "--out", default=str(WQRM_DIR), help="where head.safetensors, wqrm.json, report.json go"
+    )
+    parser.add_argument(
+        "--cache", default=None, help="feature cache folder (default: KILLAH_HOME runs/wqrm-cache)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--select", action="store_true", help="cross-validate every candidate and keep the best")
+    parser.add_argument(
+        "--select", action="store_true", help="cross-validate every candidate and keep the best"
+    )
     parser.add_argument("--candidate", default=DEFAULT, choices=sorted(CANDIDATES))
-    parser.add_argument("--features-only", action="store_true", help="fill the feature cache and stop")
+    parser.add_argument(
+        "--features-only", action="store_true", help="fill the feature cache and stop"
+    )
     args = parser.parse_args(argv)
     from engine import clikit
     from engine.paths import runs_dir
 
-    say = lambda info: clikit.log(json.dumps(info, default=str))
+    say = lambda info: clikit.log(json.dumps(info, default=str))  # noqa: E731
     t0 = time.time()
     try:
         run = Run(Path(args.data), args.seed, say)
@@ -233,35 +270,52 @@ def train(run: Run, cache: FeatureCache, args, say) -> dict:
     score, _ = _scores(head, x)
     heldout = evaluate_lamp(run, score, args.seed)
     say({"stage": "heldout", **heldout["pairwise_accuracy"]["all"]})
-    calibration = {"held_out_authors": by_kind(run.report, score, run.index),
-                   "training_authors_in_sample": by_kind(run.corpus, score, run.index)}
+    calibration = {
+        "held_out_authors": by_kind(run.report, score, run.index),
+        "training_authors_in_sample": by_kind(run.corpus, score, run.index),
+    }
     leave_out = {}
     for kind in KINDS:  # the detector without ever seeing `kind`, on held-out authors' `kind`
         corpus = [p for p in run.corpus if p.kind != kind]
         h = fit(x, run.targets(run.split.train_pairs, train_scored, corpus), cfg, n_extra(cfg))
         s_k, _ = _scores(h, x)
-        leave_out[kind] = by_kind([p for p in run.report if p.kind in (kind, "clean")], s_k, run.index)
+        leave_out[kind] = by_kind(
+            [p for p in run.report if p.kind in (kind, "clean")], s_k, run.index
+        )
         say({"stage": "leave-one-kind-out", "kind": kind})
     meta = {
         "candidate": chosen,
         "encoder": "all-MiniLM-L6-v2 (bundled), frozen; pooled mean/max/std of the layers above",
         "training_data": "LAMP (salesforce/creativity_eval @ fced0ab2d3, BSD-3-Clause); public-domain "
-                         "corpus passages (see shared data SOURCES) with automatic degradations",
+        "corpus passages (see shared data SOURCES) with automatic degradations",
         "training_data_sha256": qdata.data_hash(run.lamp.files_sha256),
         "command": f"python -m engine.quality.train DATA --seed {args.seed}"
-                   + (" --select" if args.select else f" --candidate {chosen}"),
-        "heldout": {"pairwise_accuracy": {k: v.get("acc") for k, v in heldout["pairwise_accuracy"].items()},
-                    "spearman": {k: v.get("rho") for k, v in heldout["spearman"].items()}},
+        + (" --select" if args.select else f" --candidate {chosen}"),
+        "heldout": {
+            "pairwise_accuracy": {k: v.get("acc") for k, v in heldout["pairwise_accuracy"].items()},
+            "spearman": {k: v.get("rho") for k, v in heldout["spearman"].items()},
+        },
         **head.meta,
     }
     head.save(Path(args.out), meta)
     export_coreml(head, Path(args.out))
-    return {"format": "killah-wqrm-report v2", "chosen": chosen, "cv": cv, "heldout": heldout,
-            "calibration": calibration, "leave_one_kind_out": leave_out,
-            "split": {"train_pairs": len(run.split.train_pairs), "heldout_pairs": len(run.split.heldout_pairs),
-                      "train_scored": len(train_scored), "heldout_scored": len(run.split.heldout_scored),
-                      "corpus_examples": len(run.corpus), "report_examples": len(run.report)},
-            "meta": meta}
+    return {
+        "format": "killah-wqrm-report v2",
+        "chosen": chosen,
+        "cv": cv,
+        "heldout": heldout,
+        "calibration": calibration,
+        "leave_one_kind_out": leave_out,
+        "split": {
+            "train_pairs": len(run.split.train_pairs),
+            "heldout_pairs": len(run.split.heldout_pairs),
+            "train_scored": len(train_scored),
+            "heldout_scored": len(run.split.heldout_scored),
+            "corpus_examples": len(run.corpus),
+            "report_examples": len(run.report),
+        },
+        "meta": meta,
+    }
 
 
 if __name__ == "__main__":

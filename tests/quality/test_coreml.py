@@ -7,8 +7,8 @@ import pytest
 
 ct = pytest.importorskip("coremltools", reason="coremltools is not installed")
 
-from engine.quality import coreml
-from engine.quality.head import Head, load_head
+from engine.quality import coreml  # noqa: E402
+from engine.quality.head import Head, load_head  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,11 @@ def _toy(n=300, seed=0):
     """Features of one 'layer' (1152 dims) driven by 6 latent factors; quality is one of them."""
     rng = np.random.default_rng(seed)
     latent = rng.normal(size=(n, 6))
-    x = latent @ rng.normal(size=(6, 1152)) * 3 + rng.normal(size=(n, 1152)) * 0.3 + rng.normal(size=1152) * 5
+    x = (
+        latent @ rng.normal(size=(6, 1152)) * 3
+        + rng.normal(size=(n, 1152)) * 0.3
+        + rng.normal(size=1152) * 5
+    )
     y = 5 + 2 * latent[:, 0]
     broken = (latent[:, 1] > 0).astype(float)
     return x, y, broken
@@ -25,7 +29,9 @@ def test_fit_learns_pairs_scores_and_broken_and_folds_its_scaling():
     x, y, broken = _toy()
     rng = np.random.default_rng(1)
     tr = np.arange(200)
-    pairs = np.array([(i, j) if y[i] > y[j] else (j, i) for i, j in rng.integers(0, 200, (400, 2)) if i != j])
+    pairs = np.array(
+        [(i, j) if y[i] > y[j] else (j, i) for i, j in rng.integers(0, 200, (400, 2)) if i != j]
+    )
     t = Targets(pairs, tr, y[tr], tr, broken[tr], np.arange(0), np.arange(0.0))
     head = fit(x, t, FitConfig(layers=(3,), hidden=32, pca=64, steps=300))
     _, q, p = head.score_features(x)  # the folded head reads raw features
@@ -53,8 +59,11 @@ def test_metric_columns_bypass_the_projection_and_are_folded_too():
 def test_head_round_trip_and_bad_files(tmp_path):
     x, y, broken = _toy(80)
     idx = np.arange(80)
-    head = fit(x, Targets(np.zeros((0, 2), int), idx, y, idx, broken, idx[:0], y[:0]),
-               FitConfig(layers=(3,), hidden=8, pca=16, steps=5))
+    head = fit(
+        x,
+        Targets(np.zeros((0, 2), int), idx, y, idx, broken, idx[:0], y[:0]),
+        FitConfig(layers=(3,), hidden=8, pca=16, steps=5),
+    )
     head.save(tmp_path, {"training_data_sha256": "x"})
     back = load_head(tmp_path)
     assert back.layers == (3,)

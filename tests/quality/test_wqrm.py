@@ -44,14 +44,18 @@ EDITS = (
         (
             "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
             "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
-            "negotiation among the musicians. She had a special rapport with the principal cellist, "
+            "negotiation among the musicians. She had a special rapport with the principal "
+            "cellist, "
             "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
-            "room were fleeting but loaded with meaning, a silent conversation that only they could "
+            "room were fleeting but loaded with meaning, a silent conversation that only they "
+            "could "
             "decipher. During one late-night session, when the others had packed up and left, "
-            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his cello, "
+            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his "
+            "cello, "
             "a gesture of trust as she let her fingers travel across the strings. The resonance of "
             "the instrument under her touch was a language of its own, melding vulnerability with "
-            "an unspoken promise. In those moments, their connection was as clear and as hauntingly "
+            "an unspoken promise. In those moments, their connection was as clear and as "
+            "hauntingly "
             "beautiful as the music they created together. Their relationship transcended the "
             "personal shadows that often plagued the heart, becoming a private duet no audience "
             "could ever interpret."
@@ -60,25 +64,31 @@ EDITS = (
     (
         (
             "Maria's evenings with the orchestra were sinewy, intimate affairs. A silent "
-            "negotiation among the musicians. She had a special rapport with the principal cellist, "
+            "negotiation among the musicians. She had a special rapport with the principal "
+            "cellist, "
             "Daniel, whose slender fingers she would glance at between page turns.. During one "
             "late-night session, when the others had packed up and left, Daniel lingered. They "
             "didn't speak much; they didn't need to. He handed her his cello, and she let her "
-            "fingers travel across the strings. The resonance of the instrument under her touch was "
+            "fingers travel across the strings. The resonance of the instrument under her "
+            "touch was "
             "a language of its own, one she understood better than her native tongue. And they "
             "began their night together; a private duet no audience could ever interpret."
         ),
         (
             "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
             "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
-            "negotiation among the musicians. She had a special rapport with the principal cellist, "
+            "negotiation among the musicians. She had a special rapport with the principal "
+            "cellist, "
             "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
-            "room were fleeting but loaded with meaning, a silent conversation that only they could "
+            "room were fleeting but loaded with meaning, a silent conversation that only they "
+            "could "
             "decipher. During one late-night session, when the others had packed up and left, "
-            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his cello, "
+            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his "
+            "cello, "
             "a gesture of trust as she let her fingers travel across the strings. The resonance of "
             "the instrument under her touch was a language of its own, melding vulnerability with "
-            "an unspoken promise. In those moments, their connection was as clear and as hauntingly "
+            "an unspoken promise. In those moments, their connection was as clear and as "
+            "hauntingly "
             "beautiful as the music they created together. Their relationship transcended the "
             "personal shadows that often plagued the heart, becoming a private duet no audience "
             "could ever interpret."
@@ -89,17 +99,20 @@ EDITS = (
             "The house stood dark against the early dawn. The charred remains smoldered, and "
             "scattered embers glittered amid the ash. Sister St. Savior approached with measured "
             "steps, her habit rustling softly in the cool morning breeze. The officers, clustered "
-            "by the skeletal frame of what was once a sturdy porch, straightened up at the sight of "
+            "by the skeletal frame of what was once a sturdy porch, straightened up at the "
+            "sight of "
             "her. They stepped aside, nodding as she passed. Her eyes surveyed the ruin and the "
             "faces of those left behind. She knelt and whispered prayers under her breath. The "
             "officers returned to their tasks. There was a kind of solace in shared purpose."
         ),
         (
             "The house stood dark against the early dawn, the charred remains smoldering faintly "
-            "like an exhaled sigh. Scattered embers glimmered amid the ash, whispering silent tales "
+            "like an exhaled sigh. Scattered embers glimmered amid the ash, whispering silent "
+            "tales "
             "of the night's devastation. Sister St. Savior approached with measured, purposeful "
             "steps, her habit rustling softly in the cool morning breeze. The officers, clustered "
-            "by the skeletal frame of what was once a sturdy porch, straightened up at the sight of "
+            "by the skeletal frame of what was once a sturdy porch, straightened up at the "
+            "sight of "
             "her, a mix of relief and weariness etched on their soot-streaked faces. They stepped "
             "aside respectfully, nodding as she passed, acknowledging her quiet authority without "
             "words. She moved among them with a calm resolve, her keen eyes surveying the ruin and "
@@ -122,8 +135,13 @@ RUSSIAN = (
 
 @pytest.fixture(scope="module")
 def scores():
-    texts = {"conrad": CONRAD, "bronte": BRONTE, "salad": SALAD, "numbers": NUMBERS,
-             "russian": RUSSIAN}
+    texts = {
+        "conrad": CONRAD,
+        "bronte": BRONTE,
+        "salad": SALAD,
+        "numbers": NUMBERS,
+        "russian": RUSSIAN,
+    }
     for kind in degrade.KINDS:
         if kind != "wrong_language":
             texts[f"conrad_{kind}"] = degrade.degrade(CONRAD, kind, seed=3)
@@ -136,15 +154,28 @@ def test_word_salad_scores_low_with_a_reason(scores):
     assert "repeated words" in s.reasons
 
 
-@pytest.mark.parametrize("name", ["russian", "conrad_shuffled", "conrad_doubled", "conrad_cut",
-                                  "conrad_numbers", "conrad_salad", "conrad_looped"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "russian",
+        "conrad_shuffled",
+        "conrad_doubled",
+        "conrad_cut",
+        "conrad_numbers",
+        "conrad_salad",
+        "conrad_looped",
+    ],
+)
 def test_broken_text_scores_at_most_3(scores, name):
     assert scores[name].score <= LOW, (name, scores[name].to_dict())
     assert scores[name].reasons, name
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the issue's one-line number soup scores 3.09 "
-                   "(quality 3.7, P(broken) 0.24); short broken lines are rare in training")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the issue's one-line number soup scores 3.09 "
+    "(quality 3.7, P(broken) 0.24); short broken lines are rare in training",
+)
 def test_one_line_number_soup_scores_at_most_3(scores):
     assert scores["numbers"].score <= LOW, scores["numbers"].to_dict()
 
@@ -192,7 +223,8 @@ def test_head_features_match_what_the_score_uses():
 
 
 def test_encoder_reads_word_order():
-    """The features of a sentence and of the same words shuffled differ (a bag of words would not)."""
+    """The features of a sentence and of the same words shuffled differ (a bag of words would "
+    "not)."""
     from engine.quality.encoder import pooled
 
     words = CONRAD.split()
