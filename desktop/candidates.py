@@ -81,7 +81,8 @@ def diff_html(original: str, new: str) -> str:
 def breakdown_text(c: Candidate) -> str:
     if c.score is None:
         return "not scored"
-    lines = [f"WQRM score {c.score:.2f} / 10", *(f"• {r}" for r in c.reasons), "component (0-1) × weight:"]
+    lines = [f"WQRM score {c.score:.2f} / 10", *(f"• {r}" for r in c.reasons)]
+    lines.append("component (0-1) × weight:")
     for name, value in sorted(c.breakdown.items(), key=lambda kv: -(c.weights.get(kv[0]) or 0)):
         weight = c.weights.get(name)
         w = f" × {weight:.2f}" if isinstance(weight, (int, float)) else ""
