@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "persona": ("engine.persona.cli", "main", "create and inspect personas"),
     "transcribe": ("engine.voice.cli", "transcribe_main", "transcribe a WAV file"),
     "listen": ("engine.voice.cli", "listen_main", "parse a WAV file into dictation and commands"),
+    "vocabulary": ("engine.voice.cli", "vocabulary_main",
+                   "your names and terms, for dictation and suggestions"),
     "train": ("training.cli", "main", "train a style LoRA: curate, neutralize, fit, evaluate"),
     "eval": ("training.evaluation.cli", "main", "evaluate style: attribution, content, fluency"),
     "style": ("engine.encoders.style", "main", "compare texts by style (style encoder, STEL)"),

@@ -1,4 +1,4 @@
-"""`killah transcribe FILE.wav` and `killah listen --file FILE.wav`."""
+"""`killah transcribe FILE.wav`, `killah listen --file FILE.wav` and `killah vocabulary`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from engine.voice.commands import GrammarOptions
 from engine.voice.listen import ListenOptions, listen
 from engine.voice.models import DEFAULT_MODEL, MULTILINGUAL_MODEL
 from engine.voice.transcribe import LANGUAGES, TranscribeOptions, transcribe
+from engine.voice.vocabulary import Vocabulary
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -20,12 +21,17 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         f"id (default: {DEFAULT_MODEL} for English, {MULTILINGUAL_MODEL} otherwise)")
     p.add_argument("--prompt", default=None,
                    help=TranscribeOptions.__dataclass_fields__["initial_prompt"].metadata["help"])
+    p.add_argument("--no-vocabulary", action="store_true",
+                   help="do not use your vocabulary (`killah vocabulary`): "
+                        + TranscribeOptions.__dataclass_fields__["vocabulary"].metadata["help"])
     add_output_options(p)
 
 
 def _options(args: argparse.Namespace, **kw) -> TranscribeOptions:
     model = args.model or (DEFAULT_MODEL if args.language == "en" else MULTILINGUAL_MODEL)
-    return TranscribeOptions(model=model, language=args.language, initial_prompt=args.prompt, **kw)
+    vocabulary = None if args.no_vocabulary else Vocabulary.load()
+    return TranscribeOptions(model=model, language=args.language, initial_prompt=args.prompt,
+                             vocabulary=vocabulary, **kw)
 
 
 def transcribe_main(argv: list[str]) -> int:
@@ -79,4 +85,48 @@ def _human_events(data: dict) -> str:
             lines.append(f"[{e['name']}{' ' + args if args else ''}]  ({e['heard']})")
         else:
             lines.append(e["text"])
+    return "\n".join(lines)
+
+
+def vocabulary_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="killah vocabulary",
+        description="Your names, terms and spellings: dictation hears them (Whisper's prompt) "
+                    "and writes them right (misheard forms corrected); suggestions keep them "
+                    "spelled right.")
+    sub = p.add_subparsers(dest="action", required=True, metavar="add|list|remove")
+    add = sub.add_parser("add", help="add words or names (quote a name of several words)")
+    add.add_argument("words", nargs="+", metavar="WORD")
+    add.add_argument("--heard", action="append", default=[], metavar="FORM",
+                     help="a form dictation wrote instead (replaced by the word wherever heard); "
+                          "repeatable, with one WORD")
+    add_output_options(add)
+    listing = sub.add_parser("list", help="list the vocabulary, oldest first")
+    add_output_options(listing)
+    rm = sub.add_parser("remove", help="remove words")
+    rm.add_argument("words", nargs="+", metavar="WORD")
+    add_output_options(rm)
+    args = p.parse_args(argv)
+    vocab = Vocabulary.load()
+    if args.action == "add":
+        if args.heard and len(args.words) > 1:
+            p.error("--heard goes with one WORD")
+        vocab = vocab.add(args.words, heard=args.heard)
+        vocab.save()
+    elif args.action == "remove":
+        vocab, missing = vocab.remove(args.words)
+        if missing:
+            log(f"not in the vocabulary: {', '.join(missing)}")
+        vocab.save()
+    emit(args, {"terms": [t.to_dict() for t in vocab.terms]}, human=_human_terms)
+    return 0
+
+
+def _human_terms(data: dict) -> str:
+    if not data["terms"]:
+        return "(the vocabulary is empty: killah vocabulary add WORD...)"
+    lines = []
+    for t in data["terms"]:
+        heard = f"  (heard as: {', '.join(t['heard'])})" if t["heard"] else ""
+        lines.append(f"{t['text']}{heard}")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from engine.errors import KillahError
 from engine.voice.audio import SAMPLE_RATE, check_audio
 from engine.voice.models import DEFAULT_MODEL, WhisperModel, load_whisper
 from engine.voice.vad import FRAME, SpeechDetector, VadOptions, speech_regions
+from engine.voice.vocabulary import Vocabulary
 
 LANGUAGES = ("en", "ru", "auto")
 PROMPT_CHARS = 400  # Whisper keeps at most ~224 prompt tokens; the end of the text matters
@@ -39,6 +40,8 @@ class TranscribeOptions:
         metadata={"help": "greedy first; capped fallback (long fallbacks make MLX latency spike)"},
     )
     condition_on_previous_text: bool = False
+    vocabulary: Vocabulary | None = field(default=None, metadata={
+        "help": "names and terms: first in the prompt, misheard forms corrected afterwards"})
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -88,7 +91,7 @@ def _run_whisper(wm: WhisperModel, audio: np.ndarray, clips: list[float], option
     from mlx_whisper.transcribe import ModelHolder
 
     language = _language(wm, options)
-    prompt = options.initial_prompt[-PROMPT_CHARS:] if options.initial_prompt else None
+    prompt = whisper_prompt(options)
     with _decode_lock:
         # Hand mlx_whisper our loaded model, so its own holder never reloads weights.
         ModelHolder.model, ModelHolder.model_path = wm.model, str(wm.path)
@@ -104,6 +107,14 @@ def _run_whisper(wm: WhisperModel, audio: np.ndarray, clips: list[float], option
             fp16=False,
             verbose=None,
         )
+
+
+def whisper_prompt(options: TranscribeOptions) -> str | None:
+    """The initial prompt: the vocabulary's glossary, then the end of `initial_prompt`."""
+    if options.vocabulary is not None and options.vocabulary.terms:
+        return options.vocabulary.whisper_prompt(options.initial_prompt, options.language,
+                                                 PROMPT_CHARS)
+    return options.initial_prompt[-PROMPT_CHARS:] if options.initial_prompt else None
 
 
 def transcribe(audio: np.ndarray, options: TranscribeOptions = TranscribeOptions()) -> Transcript:
@@ -126,7 +137,10 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions = TranscribeOptions
         if options.word_timestamps:
             words = [Word(w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
                      for w in s.get("words", [])]
-        segments.append(Segment(float(s["start"]), float(s["end"]), s["text"].strip(),
+        text = s["text"].strip()
+        if options.vocabulary is not None:
+            text = options.vocabulary.correct(text, result.get("language") or language)[0]
+        segments.append(Segment(float(s["start"]), float(s["end"]), text,
                                 float(s.get("no_speech_prob", 0.0)), words))
     text = " ".join(s.text for s in segments if s.text).strip()
     return Transcript(text, result.get("language") or language, duration, segments)
