@@ -17,9 +17,9 @@ Which events give which pairs:
 
 | event | chosen | rejected |
 |---|---|---|
-| accepted, with alternatives shown (a rephrase candidate clicked) | what was kept | each alternative |
+| accepted, alternatives shown (a rephrase candidate clicked) | what was kept | each other one |
 | edited (the writer changed it, or kept some hunks of it) | what was kept | the suggestion |
-| rejected, and the writer wrote their own text there (ghost text) | the writer's text | the suggestion |
+| rejected, the writer wrote their own text there (ghost text) | the writer's text | the suggestion |
 
 A rejected rewrite with nothing written instead gives no pair (keeping the
 original is not a better rewrite), and neither does an accepted suggestion with
@@ -156,8 +156,10 @@ class PreferencePair:
 
 def event_pairs(event: Event) -> list[PreferencePair]:
     """The preference pairs one event gives (see the module's table)."""
-    make = lambda chosen, rejected: PreferencePair(
-        event.mode, event.source, chosen, rejected, event.memory, event.kind, event.id, event.at)
+    def make(chosen: str, rejected: str) -> PreferencePair:
+        return PreferencePair(event.mode, event.source, chosen, rejected, event.memory,
+                              event.kind, event.id, event.at)
+
     kept = event.final if event.final.strip() else event.suggestion
     out = []
     if event.action == "accepted":

@@ -45,7 +45,8 @@ def test_dpo_rows_use_the_prompt_module_and_carry_the_document_memory():
     row = event_pairs(e)[0].dpo_row()
     assert row["prompt"] == tasks.build("continue", "The keeper climbed",
                                         memory="Characters: Mara Voss.").text
-    assert row["chosen"] == " to the lamp room, counting." and row["rejected"] == " the stairs again."
+    assert row["chosen"] == " to the lamp room, counting."
+    assert row["rejected"] == " the stairs again."
     r = Event("rephrase", "accepted", "formal", SOURCE, "The meeting has been moved.",
               alternatives=("It's moved, folks.",))
     row = event_pairs(r)[0].dpo_row(tasks.PromptSettings(task_frame=tasks.TASK_FRAME))

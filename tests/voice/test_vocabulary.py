@@ -38,7 +38,8 @@ def test_everyday_words_are_never_changed_by_similarity():
 
 def test_a_taught_form_is_replaced_wherever_it_is_heard_again():
     v = VOCAB.learn("She won", "Siobhan")
-    assert v.correct("She won left. Then she won the race.")[0] == "Siobhan left. Then Siobhan the race."
+    fixed = v.correct("She won left. Then she won the race.")[0]
+    assert fixed == "Siobhan left. Then Siobhan the race."
     assert v.find("siobhan").heard == ("She won",)
     assert VOCAB.learn("Kshetrapal", "Kshetrapal") is VOCAB  # not a correction
 
