@@ -19,7 +19,7 @@ Which events give which pairs:
 |---|---|---|
 | accepted, alternatives shown (a rephrase candidate clicked) | what was kept | each other one |
 | edited (the writer changed it, or kept some hunks of it) | what was kept | the suggestion |
-| rejected, the writer wrote their own text there (ghost text) | the writer's text | the suggestion |
+| rejected, the writer wrote their own text there (ghost) | the writer's text | the suggestion |
 
 A rejected rewrite with nothing written instead gives no pair (keeping the
 original is not a better rewrite), and neither does an accepted suggestion with
