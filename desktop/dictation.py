@@ -16,11 +16,14 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from desktop.corrections import Corrections
 from desktop.jobs import Job
 from desktop.voice_edit import VoiceEditor
+from engine.errors import KillahError
 
 SAMPLE_RATE = 16_000
 PUSH_TO_TALK = Qt.Key_F9  # hold to talk
+SETTLE_MS = 2500  # a correction of dictated words is read this long after the last keystroke
 
 
 class ListenJob(Job):
@@ -56,7 +59,8 @@ class ListenJob(Job):
         lang = p.get("language", "en")
         model = "tiny.en" if lang == "en" else "base"
         self.listener = Listener(
-            TranscribeOptions(model=model, language=lang if lang in ("en", "ru") else "auto"),
+            TranscribeOptions(model=model, language=lang if lang in ("en", "ru") else "auto",
+                              vocabulary=p.get("vocabulary")),
             ListenOptions(spoken_punctuation=p.get("spoken_punctuation", True)),
             StreamOptions(partial_every_s=1.0),
             context=p.get("context", ""),
@@ -125,8 +129,15 @@ class DictationBar(QWidget):
         self.io = None
         self.partial = ""
         self.log: list[dict] = []  # what was heard and done this session (shown, and for tests)
-        self.voice = VoiceEditor(self, rephrase=window.request_rephrase,
-                                 cont=window.ghost.start, stop=self.stop)
+        self.voice = VoiceEditor(self, rephrase=lambda mode: window.request_rephrase(
+            mode, origin="voice"), cont=window.ghost.start, stop=self.stop)
+        self.corrections = Corrections()
+        self.learned: tuple[str, str, bool] | None = None  # (heard, right, was it there before)
+        self.settle_timer = QTimer(self)
+        self.settle_timer.setSingleShot(True)
+        self.settle_timer.setInterval(SETTLE_MS)
+        self.settle_timer.timeout.connect(self.settle_corrections)
+        editor.document().contentsChange.connect(self._on_contents_change)
 
         self.button = QPushButton("● Dictate")
         self.button.setCheckable(True)
@@ -146,9 +157,15 @@ class DictationBar(QWidget):
         layout.addWidget(self.meter)
         layout.addWidget(self.heard, 1)
         layout.addWidget(self.confirm)
+        self.forget = QPushButton("Forget")
+        self.forget.setObjectName("forget_term")
+        self.forget.setToolTip("take the word just learned out of your vocabulary")
+        self.forget.clicked.connect(self.forget_learned)
+        self.forget.hide()
+        layout.addWidget(self.forget)
         self.confirm_timer = QTimer(self)
         self.confirm_timer.setSingleShot(True)
-        self.confirm_timer.timeout.connect(lambda: self.confirm.setText(""))
+        self.confirm_timer.timeout.connect(self._clear_confirmation)
         window.installEventFilter(self)
         editor.installEventFilter(self)
 
@@ -203,7 +220,8 @@ class DictationBar(QWidget):
                 return False
         s = self.session.settings
         job = ListenJob({"language": s.dictation_language, "spoken_punctuation": s.spoken_punctuation,
-                         "context": self.editor.text_before_cursor(400)})
+                         "context": self.editor.text_before_cursor(400),
+                         "vocabulary": self._vocabulary()})
         job.event.connect(self._on_event)
         job.error.connect(self._on_error)
         job.finished.connect(self._on_finished)
@@ -290,7 +308,11 @@ class DictationBar(QWidget):
         self.editor.clear_ghost()
         self.partial = ""
         if isinstance(event, Dictation):
+            start = self.cursor()[0]
             said = self.voice.dictate(event.text)
+            end = self.cursor()[1]
+            if said and end > start:
+                self.corrections.dictated(start, self.text()[start:end])
             self.heard.setText(said)
             self.log.append({"type": "dictation", "text": event.text})
         elif isinstance(event, Command):
@@ -323,3 +345,64 @@ class DictationBar(QWidget):
                 self.start() if e.type() == QEvent.KeyPress else self.stop()
             return True
         return False
+
+    # -- learning corrections --------------------------------------------------------------
+    def _vocabulary(self):
+        from engine.voice.vocabulary import Vocabulary
+
+        try:
+            return Vocabulary.load()
+        except KillahError as e:
+            self.show_confirmation(f"{e}: dictating without it", ms=8000)
+            return None
+
+    def _on_contents_change(self, position: int, removed: int, added: int) -> None:
+        self.corrections.changed(position, removed, added)
+        if self.corrections.pending:
+            self.settle_timer.start()
+
+    def settle_corrections(self) -> list[tuple[str, str]]:
+        """Dictated words the writer corrected into names or terms go to the vocabulary."""
+        from engine.voice.vocabulary import Vocabulary
+
+        lang = self.session.settings.dictation_language
+        learned = self.corrections.settle(self.text(), lang if lang == "ru" else "en")
+        if not learned:
+            return []
+        try:
+            vocab = Vocabulary.load()
+            existed = vocab.find(learned[-1][1]) is not None
+            for heard, right in learned:
+                vocab = vocab.learn(heard, right)
+            vocab.save()
+        except (OSError, KillahError) as e:
+            self.show_confirmation(f"could not add to your vocabulary: {e}", ms=8000)
+            return []
+        if self.job is not None and self.job.listener is not None:
+            self.job.listener.set_vocabulary(vocab)
+        heard, right = learned[-1]
+        self.learned = (heard, right, existed)
+        self.show_confirmation(f"✓ “{right}” is in your vocabulary (heard “{heard}”)", ms=8000)
+        self.forget.show()
+        return learned
+
+    def forget_learned(self) -> None:
+        from engine.voice.vocabulary import Vocabulary
+
+        if self.learned is None:
+            return
+        heard, right, existed = self.learned
+        vocab = Vocabulary.load()
+        term = vocab.find(right)
+        if term is not None:
+            rest = tuple(h for h in term.heard if h != heard)
+            vocab, _ = vocab.remove([right])
+            if existed:  # it was there before: only the heard form goes
+                vocab = vocab.add([right], heard=rest)
+            vocab.save()
+        self.learned = None
+        self._clear_confirmation()
+
+    def _clear_confirmation(self) -> None:
+        self.confirm.setText("")
+        self.forget.hide()

@@ -1,27 +1,61 @@
-"""The text widget: a QPlainTextEdit that draws ghost text and routes keys to the logic.
+"""The text widget: a QPlainTextEdit that draws ghost text and rewrites under review, and
+routes keys to the logic.
 
 The ghost is drawn as the block layout's pre-edit area (the mechanism input
 methods use for text being composed), so it wraps and pushes the following text
 like real text, yet is never part of the document, the undo stack or autosave.
+A rewrite under review (desktop.hunks.Review) is in the document; its open hunks
+are highlighted, and the current one shows the words it replaced, struck through,
+in the same pre-edit area.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QTextBlock, QTextCharFormat, QTextCursor, QTextLayout
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QTextBlock,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+    QTextLayout,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
+
+from desktop.hunks import PENDING, Outcome, Review
 
 LINE_SEPARATOR = "\u2028"  # QTextLayout breaks lines here; "\n" would draw as a box
+ADDED = QColor(46, 204, 113, 70)  # an open hunk's new words
+CURRENT = QColor(46, 204, 113, 150)  # the hunk the keys act on
+REMOVED = QColor("#c0392b")  # the words it replaced, struck through
+# Keys while a rewrite is under review (the review bar shows them too).
+REVIEW_KEYS = {
+    (Qt.Key_Down, Qt.AltModifier): "next", (Qt.Key_F8, Qt.NoModifier): "next",
+    (Qt.Key_Up, Qt.AltModifier): "previous", (Qt.Key_F8, Qt.ShiftModifier): "previous",
+    (Qt.Key_Return, Qt.AltModifier): "keep", (Qt.Key_Enter, Qt.AltModifier): "keep",
+    (Qt.Key_Backspace, Qt.AltModifier): "undo",
+    (Qt.Key_Return, Qt.AltModifier | Qt.ShiftModifier): "keep_all",
+    (Qt.Key_Enter, Qt.AltModifier | Qt.ShiftModifier): "keep_all",
+    (Qt.Key_Backspace, Qt.AltModifier | Qt.ShiftModifier): "undo_all",
+    (Qt.Key_Escape, Qt.NoModifier): "done",
+}
 
 
 class TextEditor(QPlainTextEdit):
     """The editor widget; `ghost` (a desktop.ghost.Ghost) is attached after construction."""
 
     ghost_accepted = Signal()
+    review_changed = Signal()  # a review started, moved on, or ended (self.review)
+    review_finished = Signal(object)  # desktop.hunks.Outcome
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.ghost = None
+        self.review: Review | None = None
+        self._review_block: QTextBlock | None = None
         self._ghost_block: QTextBlock | None = None
         self._ghost_shown = ""
         self._consuming = False
@@ -50,7 +84,8 @@ class TextEditor(QPlainTextEdit):
         return self.textCursor().position()
 
     def has_selection(self) -> bool:
-        return self.textCursor().hasSelection()
+        # A rewrite under review holds its text like a selection: no ghost text over it.
+        return self.textCursor().hasSelection() or self.review is not None
 
     def show_ghost(self, text: str) -> None:
         self.clear_ghost()
@@ -96,6 +131,8 @@ class TextEditor(QPlainTextEdit):
         return before.strip() == "" and (before != "" or cursor.block().text().startswith((" ", "\t")))
 
     def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        if self.review is not None and self._review_key(e):
+            return
         ghost = self.ghost
         if ghost is None:
             return super().keyPressEvent(e)
@@ -127,6 +164,9 @@ class TextEditor(QPlainTextEdit):
         super().keyPressEvent(e)
 
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:
+        if self.review is not None:
+            self.review.text_changed(position, removed, added)
+            return
         if self.ghost is None or self._consuming or self.ghost.inserting:
             return
         if removed or added:
@@ -158,3 +198,135 @@ class TextEditor(QPlainTextEdit):
         c.setPosition(start)
         c.setPosition(min(end, self.document().characterCount() - 1), QTextCursor.KeepAnchor)
         return c.selectedText().replace("\u2029", "\n")
+
+    # -- rewrites under review (the ReviewView side) ---------------------------
+    def review_rewrite(self, start: int, end: int, rewrite: str,
+                       meta: dict | None = None) -> Review:
+        """Put `rewrite` in place of [start, end) as one undo step and review it hunk by hunk."""
+        if self.review is not None:
+            self.review.finish()
+        if self.ghost is not None:
+            self.ghost.cancel()
+        original = self.text_range(start, end)
+        review = Review(self, start, original, rewrite, self._on_review_finished, meta)
+        self.review = review
+        if not review.begin():
+            self.review = None
+        return review
+
+    def review_action(self, name: str) -> bool:
+        """Run a review command by name (keys, the review bar, tests); False with no review."""
+        r = self.review
+        if r is None:
+            return False
+        {"next": lambda: r.go(1), "previous": lambda: r.go(-1), "keep": r.keep,
+         "undo": r.undo_hunk, "keep_all": r.keep_all, "undo_all": r.undo_all,
+         "done": r.finish, "step_back": r.step_back, "step_forward": r.step_forward}[name]()
+        return True
+
+    def _review_key(self, e: QKeyEvent) -> bool:
+        mods = e.modifiers() & ~Qt.KeypadModifier
+        name = REVIEW_KEYS.get((e.key(), mods))  # first: Alt+Backspace is also Undo off macOS
+        if name:
+            return self.review_action(name)
+        if e.matches(QKeySequence.Undo):
+            return self.review_action("step_back")
+        if e.matches(QKeySequence.Redo):
+            return self.review_action("step_forward")
+        return False
+
+    def undo(self) -> None:  # the Edit menu: while reviewing, one decision back
+        if self.review is not None and not self.review.applying:
+            self.review.step_back()
+        else:
+            super().undo()
+
+    def redo(self) -> None:
+        if self.review is not None and not self.review.applying:
+            self.review.step_forward()
+        else:
+            super().redo()
+
+    def undo_edit(self) -> None:
+        super().undo()
+
+    def redo_edit(self) -> None:
+        super().redo()
+
+    def replace_spans(self, spans: list[tuple[int, int, str]]) -> None:
+        """Replace each [start, end) with its text, all as one undo step (last span first)."""
+        c = QTextCursor(self.document())
+        c.beginEditBlock()
+        for start, end, text in sorted(spans, reverse=True):
+            c.setPosition(start)
+            c.setPosition(end, QTextCursor.KeepAnchor)
+            c.insertText(text)
+        c.endEditBlock()
+
+    def show_review(self, review: Review, focus: bool = True) -> None:
+        self._clear_review_preedit()
+        marks = []
+        for i, h in enumerate(review.hunks):
+            if h.state != PENDING:
+                continue
+            sel = QTextEdit.ExtraSelection()
+            cur = QTextCursor(self.document())
+            if h.new:
+                cur.setPosition(h.start)
+                cur.setPosition(h.end, QTextCursor.KeepAnchor)
+                sel.format.setBackground(CURRENT if i == review.current else ADDED)
+            else:  # words removed, none added: mark where they were
+                cur.setPosition(max(0, h.start - 1))
+                cur.setPosition(h.start, QTextCursor.KeepAnchor)
+                sel.format.setUnderlineColor(REMOVED)
+                sel.format.setUnderlineStyle(QTextCharFormat.SingleUnderline)
+            sel.format.setProperty(QTextFormat.FullWidthSelection, False)
+            sel.cursor = cur
+            marks.append(sel)
+        self.setExtraSelections(marks)
+        h = review.hunk
+        if h is not None and h.state == PENDING:
+            self._show_removed(h.start, h.old)
+        if focus and h is not None and h.state == PENDING:
+            c = self.textCursor()
+            c.setPosition(h.start)
+            self.setTextCursor(c)
+            self.ensureCursorVisible()
+        self.review_changed.emit()
+
+    def _show_removed(self, position: int, old: str) -> None:
+        """The current hunk's original words, struck through, just before its new ones."""
+        if not old:
+            return
+        block = self.document().findBlock(position)
+        at = position - block.position()
+        shown = old.replace("\n", LINE_SEPARATOR)
+        layout = block.layout()
+        layout.setPreeditArea(at, shown)
+        fmt = QTextCharFormat()
+        fmt.setForeground(REMOVED)
+        fmt.setFontStrikeOut(True)
+        fr = QTextLayout.FormatRange()
+        fr.start, fr.length, fr.format = at, len(shown), fmt
+        layout.setFormats([fr])
+        self._review_block = block
+        self.document().markContentsDirty(block.position(), block.length())
+        self.viewport().update()
+
+    def _clear_review_preedit(self) -> None:
+        block, self._review_block = self._review_block, None
+        if block is not None and block.isValid():
+            layout = block.layout()
+            layout.setPreeditArea(-1, "")
+            layout.clearFormats()
+            self.document().markContentsDirty(block.position(), block.length())
+
+    def end_review(self) -> None:
+        self._clear_review_preedit()
+        self.setExtraSelections([])
+        self.viewport().update()
+
+    def _on_review_finished(self, outcome: Outcome) -> None:
+        self.review = None
+        self.review_changed.emit()
+        self.review_finished.emit(outcome)

@@ -21,6 +21,7 @@ from desktop.jobs import Job, JobManager
 from desktop.settings import Settings
 from engine import tasks
 from engine.style import ActiveStyle, Style
+from engine.voice.vocabulary import StreamSpeller
 
 WORD_RE = re.compile(r"\s*[^\s]+")
 
@@ -44,22 +45,26 @@ class GhostJob(Job):
 
     @classmethod
     def prepare(cls, lm: Any = None, context: str = "", options: Any = None,
-                style: ActiveStyle | None = None) -> tuple[bool, str, dict]:
+                style: ActiveStyle | None = None, memory: str = "",
+                vocabulary: Any = None) -> tuple[bool, str, dict]:
         if lm is None:
             return False, "the model is still loading", {}
         if not context.strip():
             return False, "nothing to continue", {}
         return True, "", {"lm": lm, "context": context, "options": options,
-                          "style": style or ActiveStyle(Style())}
+                          "style": style or ActiveStyle(Style()), "memory": memory,
+                          "vocabulary": vocabulary}
 
     def run(self) -> str:
         from engine.generate import stream_generate
 
         p = self.params
         style: ActiveStyle = p["style"]
-        prompt = style.prompt("continue", p["context"])  # exemplars embed: here, off the GUI thread
+        # exemplars embed: here, off the GUI thread
+        prompt = style.prompt("continue", p["context"], memory=p.get("memory", ""))
         self.check_cancelled()
         text = []
+        spell = StreamSpeller(p.get("vocabulary"), self.chunk.emit)  # the writer's names
         # A document longer than the model's context: continue from its end.
         for r in stream_generate(p["lm"], prompt, p["options"],
                                  transforms=style.transforms("continue"), overflow="keep_tail",
@@ -68,7 +73,8 @@ class GhostJob(Job):
                 break
             if r.text:
                 text.append(r.text)
-                self.chunk.emit(r.text)
+                spell.feed(r.text)
+        spell.end()
         return "".join(text)
 
 
@@ -76,11 +82,18 @@ class Ghost(QObject):
     """The ghost-text state machine over a `GhostView`."""
 
     changed = Signal(str)  # the ghost text now shown ('' when none)
+    # What the writer did with a suggestion (desktop.feedback_recorder): action ("word",
+    # "accepted", "dismissed", "overridden"), the whole suggestion, how much of it was taken,
+    # the context it continued, and where it hung in the document.
+    decided = Signal(str, str, str, str, int)
 
     def __init__(self, view: GhostView, jobs: JobManager, settings: Settings,
                  model: Callable[[], Any], style: Callable[[], ActiveStyle] | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, memory: Callable[[], str] = lambda: "",
+                 vocabulary: Callable[[], Any] = lambda: None) -> None:
         super().__init__(parent)
+        self.memory = memory  # the document's note (engine.memory)
+        self.vocabulary = vocabulary  # the writer's names and terms
         self.view = view
         self.jobs = jobs
         self.settings = settings
@@ -94,10 +107,16 @@ class Ghost(QObject):
         self.timer.timeout.connect(self.start)
         self.last_error = ""
         self.inserting = False  # True while the ghost itself writes into the document
+        self.context = ""  # what the suggestion continues
+        self.offered = ""  # all of it, as streamed
+        self.taken = ""  # how much of it the writer took (accepted, or typed the same)
 
     # -- what the editor tells us -------------------------------------------
     def user_edited(self) -> None:
         """The user changed the text in a way that is not consuming the ghost."""
+        if self.text and self.offered:
+            self.decided.emit("overridden", self.offered, self.taken, self.context,
+                              self.anchor or 0)
         self.cancel()
         self.schedule()
 
@@ -111,6 +130,7 @@ class Ghost(QObject):
             return False
         self.text = self.text[len(text):]
         self.anchor = (self.anchor or 0) + len(text)
+        self.taken += text
         return True
 
     def after_consume(self) -> None:
@@ -128,7 +148,10 @@ class Ghost(QObject):
     def accept_all(self) -> bool:
         if not self.text:
             return False
+        anchor = self.anchor or 0
         text = self._take(len(self.text))
+        self.taken += text
+        self.decided.emit("accepted", self.offered, self.taken, self.context, anchor)
         self.cancel()
         self._insert(text)
         self.schedule()
@@ -139,6 +162,8 @@ class Ghost(QObject):
             return False
         m = WORD_RE.match(self.text)
         text = self._take(m.end() if m else len(self.text))
+        self.taken += text
+        self.decided.emit("word", self.offered, self.taken, self.context, self.anchor or 0)
         self._insert(text)
         if self.text:
             self.anchor = self.view.cursor_position()
@@ -162,6 +187,9 @@ class Ghost(QObject):
 
     def dismiss(self) -> bool:
         had = bool(self.text) or self.job is not None
+        if self.text and self.offered:
+            self.decided.emit("dismissed", self.offered, self.taken, self.context,
+                              self.anchor or 0)
         self.cancel()
         return had
 
@@ -196,10 +224,13 @@ class Ghost(QObject):
                 max_tokens=tasks.max_tokens("continue", context, self.settings.ghost_max_tokens),
                 stop=("\n\n",)),
             style=self.style(),
+            memory=self.memory(),
+            vocabulary=self.vocabulary(),
         )
         if not ok:
             self.last_error = message
             return None
+        self.context, self.offered, self.taken = context, "", ""
         job = GhostJob(params)
         job.chunk.connect(self._on_chunk)
         job.finished.connect(self._on_finished)
@@ -216,6 +247,7 @@ class Ghost(QObject):
         if not self.text:
             piece = piece.lstrip("\n") if self.view.text_before_cursor(1) in ("", "\n") else piece
         self.text += piece
+        self.offered += piece
         if self.text:
             self.view.show_ghost(self.text)
             self.changed.emit(self.text)

@@ -6,6 +6,7 @@ Prompts and length budgets come from engine.tasks through the active style
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QRectF, QSize, Signal
@@ -42,7 +43,8 @@ class RephraseJob(Job):
 
     @classmethod
     def prepare(cls, lm: Any = None, text: str = "", mode: str = "rephrase", n: int = 4,
-                options: Any = None, style: ActiveStyle | None = None) -> tuple[bool, str, dict]:
+                options: Any = None, style: ActiveStyle | None = None, memory: str = "",
+                vocabulary: Any = None) -> tuple[bool, str, dict]:
         style = style or ActiveStyle(Style())
         if lm is None:
             return False, "the model is still loading", {}
@@ -58,21 +60,27 @@ class RephraseJob(Job):
                            "words): select less"), {}
         options = options.replace(max_tokens=tasks.max_tokens(mode, text))
         return True, "", {"lm": lm, "n": max(1, int(n)), "options": options, "style": style,
-                          "original": text, "mode": mode}
+                          "original": text, "mode": mode, "memory": memory,
+                          "vocabulary": vocabulary}
 
     def run(self) -> list[Candidate]:
         from engine.quality.rerank import rerank
 
         p = self.params
         style: ActiveStyle = p["style"]
-        prompt = style.prompt(p["mode"], p["original"])  # "like me" embeds for exemplars: slow
+        # "like me" embeds for exemplars: slow
+        prompt = style.prompt(p["mode"], p["original"], memory=p.get("memory", ""))
         self.report(f"writing {p['n']} candidates")
         ranked = rerank(p["lm"], prompt, p["n"], options=p["options"],
                         transforms=style.transforms(p["mode"]),
                         persona_profile=style.quality_profile, cancel=self.token,
                         source=p["original"], task=p["mode"])
         self.check_cancelled()
-        return [c for c in (Candidate.from_engine(r) for r in ranked) if c.text]
+        out = [c for c in (Candidate.from_engine(r) for r in ranked) if c.text]
+        vocab = p.get("vocabulary")
+        if vocab is not None and vocab.terms:  # the writer's names spelled their way
+            out = [replace(c, text=vocab.correct(c.text, strict=True)[0]) for c in out]
+        return out
 
 
 class DiffDelegate(QStyledItemDelegate):
@@ -109,6 +117,7 @@ class RephrasePanel(QWidget):
     """Shows candidates for the editor's selection; a click replaces the selection."""
 
     applied = Signal(str)
+    dismissed = Signal(str, str, str, list)  # kind, mode, the text, candidates none was used of
 
     def __init__(self, session, editor, parent=None) -> None:
         super().__init__(parent)
@@ -117,6 +126,10 @@ class RephrasePanel(QWidget):
         self.model = CandidateModel(self)
         self.job: RephraseJob | None = None
         self.target: tuple[int, int, str] | None = None  # the selection the candidates replace
+        self.mode, self.origin = "rephrase", "rephrase"
+        self.used = False  # a candidate of this set went into the text (under review)
+        self.memory = lambda: ""  # the document's note; the window sets these two
+        self.vocabulary = lambda: None
 
         self.heading = QLabel("<b>Rephrase</b> — select text and press Ctrl+R")
         self.heading.setWordWrap(True)
@@ -177,7 +190,9 @@ class RephrasePanel(QWidget):
             self.table.setColumnHidden(col, not self.model.has_values(col))
 
     # -- requests --------------------------------------------------------------
-    def request(self, mode: str = "rephrase") -> bool:
+    def request(self, mode: str = "rephrase", origin: str = "rephrase") -> bool:
+        """Candidates for the selection; `origin` ("rephrase" or "voice") goes to feedback."""
+        self._dismiss_unused()
         start, end, text = self.editor.selection_range()
         if self.job is not None:
             self.job.cancel()
@@ -185,11 +200,13 @@ class RephrasePanel(QWidget):
         s = self.session
         ok, message, params = RephraseJob.prepare(
             lm=s.model(), text=text, mode=mode, n=self.count.value(),
-            options=s.settings.sampling(), style=s.active_style())
+            options=s.settings.sampling(), style=s.active_style(), memory=self.memory(),
+            vocabulary=self.vocabulary())
         if not ok:
             self.status.setText(message)
             return False
         self.target = (start, end, text)
+        self.mode, self.origin = mode, origin
         self.model.clear()
         short = text if len(text) < 80 else text[:77] + "…"
         self.heading.setText(f"<b>{LABELS[mode]}</b>: “{short}”")
@@ -230,18 +247,30 @@ class RephrasePanel(QWidget):
         if self.target is None or not 0 <= row < self.model.rowCount():
             return False
         start, end, original = self.target
+        review = self.editor.review
+        if review is not None and review.start == start and review.original == original:
+            review.abandon()  # another candidate: the one under review goes first
         if self.editor.text_range(start, end) != original:
             self.status.setText("the text changed since these candidates were made: "
                                 "select it again")
             return False
         text = self.model.rows[row].text
-        self.editor.replace_range(start, end, text)
-        self.target = (start, start + len(text), text)
-        self.model.set_candidates(text, self.model.rows)
-        self.status.setText("replaced (Ctrl+Z to undo)")
+        others = [c.text for i, c in enumerate(self.model.rows) if i != row]
+        self.used = True
+        self.editor.review_rewrite(start, end, text, meta={
+            "kind": self.origin, "mode": self.mode, "alternatives": others})
+        self.status.setText("review it change by change in the text (Alt+Enter keeps, "
+                            "Alt+Backspace undoes, Esc: done), or click another candidate")
         self.applied.emit(text)
         return True
 
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel()
+
+    def _dismiss_unused(self) -> None:
+        """Candidates that were shown and never used: turned down (feedback)."""
+        if self.target is not None and self.model.rows and not self.used:
+            self.dismissed.emit(self.origin, self.mode, self.target[2],
+                                [c.text for c in self.model.rows])
+        self.used = False

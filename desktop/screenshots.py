@@ -1,6 +1,7 @@
 """Take the docs' screenshots of each main view, offscreen, on the real engine:
 
-    QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots docs/screenshots
+    QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots docs/screenshots \
+        [--only review,memory,learning,vocabulary]
 
 Uses a throw-away KILLAH_HOME (the model cache is shared through KILLAH_MODELS_DIR) and a
 throw-away HOME whose ~/Documents/Writing holds excerpts of the shipped reference authors
@@ -45,7 +46,12 @@ def _writing_folder(home: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = None
+    if "--only" in argv:  # desktop.screenshots_editor's pictures alone
+        i = argv.index("--only")
+        only = set(argv[i + 1].split(","))
+        del argv[i:i + 2]
     out = Path(argv[0] if argv else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -72,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         w.grab().save(str(out / f"{name}.png"))
         print(out / f"{name}.png")
+
+    from desktop.screenshots_editor import take
+
+    if only is not None:
+        take(app, w, shot, wait)
+        w.editor.document().setModified(False)
+        w.close()
+        return 0
 
     # 1. writing, with a ghost continuation
     w.editor.setFocus()
@@ -117,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         w.wizard.add_files([str(p) for p in sorted(writing.glob("*.txt"))[:3]])
         w.wizard.author.setText("Jane Austen")
     shot("train")
-    w.tabs.setCurrentWidget(w.settings_panel)
+    w.tabs.setCurrentWidget(w.settings_tabs)
+    w.settings_tabs.setCurrentWidget(w.settings_panel)
     shot("settings")
+    take(app, w, shot, wait)  # 7-10: review, memory, learning, vocabulary
     w.editor.document().setModified(False)
     w.close()
     return 0

@@ -59,6 +59,9 @@ class Settings:
     network_access: bool = _f(False, "allow downloading models from Hugging Face (off: no "
                                      "network connections)")
     autosave_seconds: int = _f(3, "how often unsaved text is written to the autosave folder")
+    feedback_enabled: bool = _f(True, "record which suggestions you keep, change or turn down, "
+                                      "on this computer only (`killah train preferences` learns "
+                                      "from them)")
     # The active style (engine.style.Style): written only by Session.set_style
     persona: str = field(default="", metadata={"help": Style.help("persona")})
     persona_strength: float = field(default=DEFAULT_STRENGTH,

@@ -19,13 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.documents import Documents, word_count
+from desktop.feedback_panel import FeedbackPage
 from desktop.editor import TextEditor
+from desktop.feedback_recorder import FeedbackRecorder
 from desktop.ghost import Ghost
 from desktop.memory_panel import MemoryPanel
 from desktop.rephrase import LABELS, RephrasePanel
+from desktop.review_bar import ReviewBar
 from desktop.session import Session
+from desktop.vocabulary_panel import VocabularyPage
 from engine import tasks
 from engine.errors import KillahError
+from engine.voice import vocabulary
 
 DOC_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
 
@@ -45,10 +50,17 @@ class MainWindow(QMainWindow):
         self.editor.setPlaceholderText("Start writing. Pause, and Killah suggests how to go on: "
                                        "Tab takes it, Alt+→ one word, Esc dismisses.")
         self.documents = Documents(self, s.settings, s.save_settings)
-        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.active_style, self)
+        note = lambda: self.documents.note  # noqa: E731 - the document's memory, read at each use
+        self.ghost = Ghost(self.editor, s.jobs, s.settings, s.model, s.active_style, self,
+                           memory=note, vocabulary=vocabulary.current)
         self.editor.ghost = self.ghost
+        self.feedback = FeedbackRecorder(
+            s.settings, self.editor.toPlainText, lambda: self.editor.textCursor().position(),
+            memory=note, document=lambda: self.documents.path.name if self.documents.path else "",
+            parent=self)
 
         self.rephrase = RephrasePanel(s, self.editor)
+        self.rephrase.memory, self.rephrase.vocabulary = note, vocabulary.current
         self.side = QTabWidget()
         self.side.addTab(self.rephrase, "Rephrase")
         self.memory = MemoryPanel(self.documents, self.editor, s.settings)
@@ -59,6 +71,8 @@ class MainWindow(QMainWindow):
         write = QWidget()
         wl = QVBoxLayout(write)
         wl.setContentsMargins(0, 0, 0, 0)
+        self.review_bar = ReviewBar(self.editor)
+        wl.addWidget(self.review_bar)
         wl.addWidget(self.editor, 1)
         if self.dictation is not None:
             wl.addWidget(self.dictation)
@@ -82,6 +96,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.editor.textChanged.connect(self._on_text_changed)
+        self.ghost.decided.connect(self.feedback.ghost_decided)
+        self.editor.review_finished.connect(self.feedback.review_finished)
+        self.rephrase.dismissed.connect(self.feedback.candidates_dismissed)
+        self.editor.textChanged.connect(self.feedback.text_edited)
+        self.feedback.failed.connect(self.show_status)
         self.editor.modificationChanged.connect(lambda _m: self.documents.refresh_title())
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -110,9 +129,16 @@ class MainWindow(QMainWindow):
         self.settings_panel = built.get("settings")
         if self.persona is not None:
             self.side.addTab(self.persona, "Persona && adapters")
+        self.settings_tabs = QTabWidget()
+        self.settings_tabs.setObjectName("settings_tabs")
+        self.settings_tabs.addTab(self.settings_panel, "General")
+        self.feedback_page = FeedbackPage(self.session, self.feedback)
+        self.settings_tabs.addTab(self.feedback_page, "Learning")
+        self.vocabulary_page = VocabularyPage()
+        self.settings_tabs.addTab(self.vocabulary_page, "Vocabulary")
         self.extra_tabs = [(w, t) for w, t in ((self.library, "Library"),
                                                (self.wizard, "Train my style"),
-                                               (self.settings_panel, "Settings")) if w is not None]
+                                               (self.settings_tabs, "Settings")) if w is not None]
 
     # -- menus -------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
@@ -167,15 +193,18 @@ class MainWindow(QMainWindow):
                 return False
         return run
 
-    def request_rephrase(self, mode: str = "rephrase") -> bool:
+    def request_rephrase(self, mode: str = "rephrase", origin: str = "rephrase") -> bool:
+        """Rewrite the selection; `origin` ("rephrase" or "voice") is recorded as feedback."""
         self.side.setCurrentWidget(self.rephrase)
-        return self.rephrase.request(mode if isinstance(mode, str) else "rephrase")
+        return self.rephrase.request(mode if isinstance(mode, str) else "rephrase", origin)
 
     # -- the DocumentView side ------------------------------------------------------
     def text(self) -> str:
         return self.editor.toPlainText()
 
     def set_text(self, text: str) -> None:
+        if self.editor.review is not None:
+            self.editor.review.finish()
         self.ghost.cancel()
         self.editor.setPlainText(text)
 
@@ -274,6 +303,9 @@ class MainWindow(QMainWindow):
             e.ignore()
             return
         self.ghost.cancel()
+        if self.editor.review is not None:
+            self.editor.review.finish()
+        self.feedback.close()
         self.autosave_timer.stop()
         for panel in (self.dictation, self.library, self.wizard):
             if panel is not None and hasattr(panel, "shutdown"):

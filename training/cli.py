@@ -7,6 +7,7 @@
     killah train evaluate --run-dir RUN
     killah train register --run-dir RUN
     killah train all --author NAME FILES... [--neutralizer ...] [--iters N] [--out DIR] [--json]
+    killah train preferences [--adapter NAME] [--name NAME] [--iters N] [--json]
 
 Every parser is generated from the stage's config dataclass (training.config);
 `all` from training.pipeline.PipelineConfig, which keeps everything in one work
@@ -25,6 +26,7 @@ STAGES = {
     "fit": "training.fit",
     "evaluate": "training.evaluate",
     "register": "training.register",
+    "preferences": "training.preferences",
 }
 
 

@@ -13,6 +13,7 @@ prompt and the kept tokens are fed again.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +42,18 @@ class PromptCache:
     key: tuple = ()
     tokens: list[int] = field(default_factory=list)
     cache: list | None = None
+    thread: object = None  # MLX arrays belong to the stream of the thread that made them
+
+
+_local = threading.local()
+
+
+def _thread_token() -> object:
+    """This thread's own token (thread ids are reused once a thread ends; tokens are not)."""
+    token = getattr(_local, "token", None)
+    if token is None:
+        token = _local.token = object()
+    return token
 
 
 def prefill(lm, ids: list[int], key: tuple, reuse: bool) -> tuple[list, int]:
@@ -51,7 +64,8 @@ def prefill(lm, ids: list[int], key: tuple, reuse: bool) -> tuple[list, int]:
     target = ids[:-1]
     stored: PromptCache | None = lm.prompt_cache if reuse else None
     cache, start = None, 0
-    if stored is not None and stored.cache is not None and stored.key == key:
+    if (stored is not None and stored.cache is not None and stored.key == key
+            and stored.thread is _thread_token()):
         common = 0
         for a, b in zip(stored.tokens, target):
             if a != b:
@@ -69,7 +83,8 @@ def prefill(lm, ids: list[int], key: tuple, reuse: bool) -> tuple[list, int]:
     cut = max(start, len(target) - CACHE_SLACK_TOKENS) if reuse else len(target)
     feed(model, cache, target[start:cut])
     if reuse:
-        lm.prompt_cache = PromptCache(key=key, tokens=list(target[:cut]), cache=copy_cache(cache))
+        lm.prompt_cache = PromptCache(key=key, tokens=list(target[:cut]), cache=copy_cache(cache),
+                                      thread=_thread_token())
     feed(model, cache, target[cut:])
     return cache, start
 

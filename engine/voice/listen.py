@@ -92,6 +92,10 @@ class Listener:
     def stop(self) -> None:
         self._stream.stop()
 
+    def set_vocabulary(self, vocabulary) -> None:
+        """The writer's vocabulary changed (a correction was learned): use it from now on."""
+        self._stream.options = replace(self._stream.options, vocabulary=vocabulary)
+
     def set_context(self, text_before_cursor: str) -> None:
         """The editor tells us what precedes the cursor; it primes the next utterance."""
         self.context = text_before_cursor

@@ -26,7 +26,7 @@ import json
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -305,6 +305,51 @@ class Vocabulary:
                 if ok and (best is None or score > best[0]):
                     best = (score, t, _ending_as_heard(heard, ending))
         return best
+
+
+class StreamSpeller:
+    """Passes streamed (generated) text on a whole word at a time, the writer's names and
+    terms spelled as in `vocabulary` (`correct(strict=True)`); without terms, at once."""
+
+    def __init__(self, vocabulary: Vocabulary | None, emit: Callable[[str], None]) -> None:
+        self.vocabulary = vocabulary if vocabulary is not None and vocabulary.terms else None
+        self.emit = emit
+        self.pending = ""
+
+    def feed(self, text: str) -> None:
+        if self.vocabulary is None:
+            self.emit(text)
+            return
+        self.pending += text
+        m = re.search(r"\W(?=\w*$)", self.pending)
+        if m:
+            done, self.pending = self.pending[: m.end()], self.pending[m.end():]
+            self.emit(self.vocabulary.correct(done, strict=True)[0])
+
+    def end(self) -> None:
+        if self.pending:
+            self.emit(self.vocabulary.correct(self.pending, strict=True)[0])
+            self.pending = ""
+
+
+_current: tuple[Path, float, Vocabulary] | None = None
+
+
+def current() -> Vocabulary:
+    """The writer's vocabulary as it is on disk now (read again only when the file changed);
+    empty when there is none or it cannot be read (`Vocabulary.load` says why)."""
+    global _current
+    path = paths.vocabulary_path()
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return Vocabulary()
+    if _current is None or _current[:2] != (path, mtime):
+        try:
+            _current = (path, mtime, Vocabulary.load(path))
+        except KillahError:
+            return Vocabulary()
+    return _current[2]
 
 
 def _endings(word: str, lang: str) -> list[tuple[str, str]]:

@@ -216,3 +216,22 @@ def test_prompt_cache_survives_retokenised_tail_past_the_window(tiny_lm):
     assert cached[-1].cached_tokens > 32
     fresh = generate(tiny_lm, edited, GREEDY, reuse_prompt_cache=False)
     assert [r.token for r in cached if r.token is not None] == fresh.tokens
+
+
+def test_a_prompt_cached_on_a_thread_that_ended_is_not_reused_on_another(tiny_lm):
+    """Regression: the app's model thread of one window cached a prompt; the next window's
+    thread (often with the same thread id) trimmed it to a shared first token and MLX raised
+    "There is no Stream(cpu, 1) in current thread"."""
+    import threading
+
+    results = []
+
+    def run(prompt):
+        results.append(generate(tiny_lm, prompt, GREEDY.replace(max_tokens=4)).tokens)
+
+    for prompt in ("The keeper climbed the stairs", PROMPT):  # a shared first token only
+        t = threading.Thread(target=run, args=(prompt,))
+        t.start()
+        t.join()
+    fresh = generate(tiny_lm, PROMPT, GREEDY.replace(max_tokens=4), reuse_prompt_cache=False)
+    assert len(results) == 2 and results[1] == fresh.tokens
