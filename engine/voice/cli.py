@@ -96,7 +96,8 @@ def vocabulary_main(argv: list[str]) -> int:
                     "spelled right.")
     sub = p.add_subparsers(dest="action", required=True, metavar="add|list|remove")
     add = sub.add_parser("add", help="add words or names (quote a name of several words)")
-    add.add_argument("words", nargs="+", metavar="WORD")
+    add.add_argument("words", nargs="+", metavar="WORD",
+                     help="a word, a name, or a term of several words in quotes")
     add.add_argument("--heard", action="append", default=[], metavar="FORM",
                      help="a form dictation wrote instead (replaced by the word wherever heard); "
                           "repeatable, with one WORD")
@@ -104,7 +105,7 @@ def vocabulary_main(argv: list[str]) -> int:
     listing = sub.add_parser("list", help="list the vocabulary, oldest first")
     add_output_options(listing)
     rm = sub.add_parser("remove", help="remove words")
-    rm.add_argument("words", nargs="+", metavar="WORD")
+    rm.add_argument("words", nargs="+", metavar="WORD", help="a word as it was added")
     add_output_options(rm)
     args = p.parse_args(argv)
     vocab = Vocabulary.load()
