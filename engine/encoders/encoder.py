@@ -178,12 +178,21 @@ def load(name: str | None = None) -> Encoder:
 
 
 def load_uncached(name: str | None = None) -> Encoder:
-    """A fresh copy of the encoder for `name`, e.g. to fine-tune (engine.encoders.tuning)."""
+    """A fresh copy of the encoder for `name`, e.g. to fine-tune (engine.encoders.tuning).
+
+    Its weights are read now, on this thread: MLX ties a lazy load to the loading thread's
+    stream, and the cached encoder is used from the app's worker threads ("There is no
+    Stream(cpu, 0) in current thread" otherwise, e.g. when only some layers ran here first).
+    """
     name = name or MINILM
     if name == MINILM:
-        return load_folder(_minilm_path(), MINILM)
-    if name == E5_SMALL:
-        return load_e5_small()
-    if os.path.isdir(os.path.expanduser(name)):
-        return load_folder(name)
-    raise KillahError(f"unknown encoder {name!r}: use {' or '.join(BUILTIN)}, or a model folder")
+        encoder = load_folder(_minilm_path(), MINILM)
+    elif name == E5_SMALL:
+        encoder = load_e5_small()
+    elif os.path.isdir(os.path.expanduser(name)):
+        encoder = load_folder(name)
+    else:
+        raise KillahError(f"unknown encoder {name!r}: use {' or '.join(BUILTIN)}, or a model "
+                          "folder")
+    mx.eval(encoder.model.parameters())
+    return encoder

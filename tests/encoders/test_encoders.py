@@ -120,3 +120,18 @@ def test_bad_folders_and_files_name_the_problem(tmp_path):
         e5bin.read(tmp_path / "x.bin")
     with pytest.raises(KillahError, match="unknown encoder"):
         load("no-such-encoder")
+
+
+def test_an_encoder_loaded_on_one_thread_encodes_on_another():
+    """Regression: the WQRM read MiniLM's first layers on the main thread, then the app's model
+    thread ran the whole encoder for faithfulness and MLX raised "There is no Stream(cpu, 0) in
+    current thread" (the other layers' lazy loads belonged to the main thread's stream)."""
+    import threading
+
+    from engine.encoders.encoder import load_uncached
+
+    box = []
+    t = threading.Thread(target=lambda: box.append(load_uncached()))
+    t.start()
+    t.join()
+    assert box[0].encode(["One sentence, read on the main thread."]).shape == (1, box[0].dim)
