@@ -15,7 +15,7 @@ What transformers' GGUF loader does, minus torch:
 4. the tokenizer rebuilt by transformers' GGUF tokenizer converters (the `tokenizers`
    library), its class chosen by AutoTokenizer as for any folder.
 
-For the bundled Gemma 3 270M and SmolLM2-135M (llama) the tensors and config.json are
+For the bundled Gemma 3 270M and SmolLM2-135M (llama) the tensors and the config are
 identical to the torch path's and tokenizer.json is byte-identical (tokenizer_config.json
 differs only in the loader's `is_local`/`local_files_only` notes).
 

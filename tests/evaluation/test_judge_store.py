@@ -129,3 +129,13 @@ def test_no_pickle_or_joblib_in_the_product():
     bad = [str(f.relative_to(REPO)) for d in ("engine", "training", "desktop")
            for f in (REPO / d).rglob("*.py") if pattern.search(f.read_text("utf-8"))]
     assert not bad, bad
+
+
+def test_an_author_with_too_little_text_is_one_clear_error(reference, tmp_path):
+    from engine.errors import KillahError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "note.txt").write_text("A short note. " * 120, "utf-8")  # 360 words: 2 passages
+    with pytest.raises(KillahError, match=r"too little text for the judge: mine \(\d\)"):
+        train_judge({"mine": mine, "austen": reference / "en" / "austen"}, SMALL)

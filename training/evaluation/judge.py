@@ -146,6 +146,7 @@ def _trigram_hashes(text: str) -> np.ndarray:
 
 
 SHUFFLES = 4
+CALIBRATION_FOLDS = 3  # the sigmoid calibration's cross-validation: 3+ passages per author
 
 
 @dataclass
@@ -307,7 +308,7 @@ def _fit(texts: list[str], labels: list[str], config: JudgeConfig, lang: str):
     from sklearn.svm import LinearSVC
 
     svm = LinearSVC(C=config.C, random_state=config.seed)
-    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)
+    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=CALIBRATION_FOLDS, ensemble=False)
     pipeline = Pipeline(
         [("features", make_features(lang, config.mask_names, config.max_features)), ("clf", clf)]
     )
@@ -347,9 +348,12 @@ def train_judge(
                                               config.seed):
             texts.append(passage)
             labels.append(name)
-    missing = sorted(set(splits) - set(labels))
-    if missing:
-        raise KillahError(f"no training passages of {config.min_words}+ words for: {missing}")
+    counts = {name: labels.count(name) for name in splits}
+    few = [f"{name} ({n})" for name, n in counts.items() if n < CALIBRATION_FOLDS]
+    if few:
+        raise KillahError(f"too little text for the judge: {', '.join(few)} training passages of "
+                          f"{config.min_words}-{config.max_words} words (each author needs "
+                          f"{CALIBRATION_FOLDS}; add works)")
     report_progress(progress, "judge", message=f"fitting on {len(texts)} passages")
     features, model = _fit(texts, labels, config, lang)
     report_progress(progress, "judge", message="word-order gate")
