@@ -1,6 +1,6 @@
 """A simulated writer uses Killah, then `killah train preferences` learns from their choices.
 
-    python -m engine.runtime_exec bench/preferences.py --data ../shared/data \
+    python -m engine.runtime_exec bench/preferences.py --data DATA_DIR \
         --home /tmp/prefs-home [--author austen] [--ghost 160] [--rephrase 30] [--iters 40]
 
 The simulated writer (say so wherever the numbers are quoted): someone who writes like
