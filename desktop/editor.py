@@ -20,10 +20,9 @@ from PySide6.QtGui import (
     QTextBlock,
     QTextCharFormat,
     QTextCursor,
-    QTextFormat,
     QTextLayout,
 )
-from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
+from PySide6.QtWidgets import QPlainTextEdit
 
 from desktop.hunks import PENDING, Outcome, Review
 
@@ -55,7 +54,7 @@ class TextEditor(QPlainTextEdit):
         super().__init__(parent)
         self.ghost = None
         self.review: Review | None = None
-        self._review_block: QTextBlock | None = None
+        self._review_blocks: list[QTextBlock] = []  # blocks whose layouts draw the review
         self._ghost_block: QTextBlock | None = None
         self._ghost_shown = ""
         self._consuming = False
@@ -264,69 +263,87 @@ class TextEditor(QPlainTextEdit):
         c.endEditBlock()
 
     def show_review(self, review: Review, focus: bool = True) -> None:
-        self._clear_review_preedit()
-        marks = []
+        """Open hunks highlighted, the current one's removed words struck through before its
+        new ones. All drawn as the blocks' layout formats, in layout positions, because the
+        pre-edit text shifts everything after it in its block."""
+        self._clear_review_marks()
+        doc = self.document()
+        current = review.hunk if review.hunk is not None and review.hunk.state == PENDING else None
+        ranges: dict[int, list] = {}
+        shift: tuple[int, int, int] | None = None  # (block number, at, length) of the pre-edit
+        if current is not None and current.old:
+            block = doc.findBlock(current.start)
+            at, shown = current.start - block.position(), current.old.replace("\n", LINE_SEPARATOR)
+            block.layout().setPreeditArea(at, shown)
+            shift = (block.blockNumber(), at, len(shown))
+            fmt = QTextCharFormat()
+            fmt.setForeground(REMOVED)
+            fmt.setFontStrikeOut(True)
+            ranges.setdefault(block.blockNumber(), []).append(_range(at, len(shown), fmt))
         for i, h in enumerate(review.hunks):
             if h.state != PENDING:
                 continue
-            sel = QTextEdit.ExtraSelection()
-            cur = QTextCursor(self.document())
+            fmt = QTextCharFormat()
             if h.new:
-                cur.setPosition(h.start)
-                cur.setPosition(h.end, QTextCursor.KeepAnchor)
-                sel.format.setBackground(CURRENT if i == review.current else ADDED)
-            else:  # words removed, none added: mark where they were
-                cur.setPosition(max(0, h.start - 1))
-                cur.setPosition(h.start, QTextCursor.KeepAnchor)
-                sel.format.setUnderlineColor(REMOVED)
-                sel.format.setUnderlineStyle(QTextCharFormat.SingleUnderline)
-            sel.format.setProperty(QTextFormat.FullWidthSelection, False)
-            sel.cursor = cur
-            marks.append(sel)
-        self.setExtraSelections(marks)
-        h = review.hunk
-        if h is not None and h.state == PENDING:
-            self._show_removed(h.start, h.old)
-        if focus and h is not None and h.state == PENDING:
+                start, end = h.start, h.end
+                fmt.setBackground(CURRENT if i == review.current else ADDED)
+            else:  # words removed, none added: mark the character before where they were
+                start, end = max(0, h.start - 1), max(1, h.start)
+                fmt.setUnderlineColor(REMOVED)
+                fmt.setUnderlineStyle(QTextCharFormat.SingleUnderline)
+            block = doc.findBlock(start)
+            while block.isValid() and block.position() < end:
+                a = max(start, block.position()) - block.position()
+                b = min(end, block.position() + block.length() - 1) - block.position()
+                if shift is not None and shift[0] == block.blockNumber() and a >= shift[1]:
+                    a, b = a + shift[2], b + shift[2]
+                if b > a:
+                    ranges.setdefault(block.blockNumber(), []).append(_range(a, b - a, fmt))
+                block = block.next()
+        for number, formats in ranges.items():
+            block = doc.findBlockByNumber(number)
+            block.layout().setFormats(formats)
+            self._review_blocks.append(block)
+            doc.markContentsDirty(block.position(), block.length())
+        self.viewport().update()
+        if focus and current is not None:
             c = self.textCursor()
-            c.setPosition(h.start)
+            c.setPosition(current.start)
             self.setTextCursor(c)
             self.ensureCursorVisible()
         self.review_changed.emit()
 
-    def _show_removed(self, position: int, old: str) -> None:
-        """The current hunk's original words, struck through, just before its new ones."""
-        if not old:
-            return
-        block = self.document().findBlock(position)
-        at = position - block.position()
-        shown = old.replace("\n", LINE_SEPARATOR)
-        layout = block.layout()
-        layout.setPreeditArea(at, shown)
-        fmt = QTextCharFormat()
-        fmt.setForeground(REMOVED)
-        fmt.setFontStrikeOut(True)
-        fr = QTextLayout.FormatRange()
-        fr.start, fr.length, fr.format = at, len(shown), fmt
-        layout.setFormats([fr])
-        self._review_block = block
-        self.document().markContentsDirty(block.position(), block.length())
-        self.viewport().update()
-
-    def _clear_review_preedit(self) -> None:
-        block, self._review_block = self._review_block, None
-        if block is not None and block.isValid():
-            layout = block.layout()
-            layout.setPreeditArea(-1, "")
-            layout.clearFormats()
-            self.document().markContentsDirty(block.position(), block.length())
+    def _clear_review_marks(self) -> None:
+        blocks, self._review_blocks = self._review_blocks, []
+        for block in blocks:
+            if block.isValid():
+                layout = block.layout()
+                layout.setPreeditArea(-1, "")
+                layout.clearFormats()
+                self.document().markContentsDirty(block.position(), block.length())
 
     def end_review(self) -> None:
-        self._clear_review_preedit()
-        self.setExtraSelections([])
+        self._clear_review_marks()
         self.viewport().update()
+
+    def review_marks(self) -> list[tuple[int, str, int, int]]:
+        """What is drawn for the review (tests): (block, kind, layout start, length) where kind
+        is 'removed', 'current' or 'added'."""
+        out = []
+        for block in self._review_blocks:
+            for r in block.layout().formats():
+                kind = ("removed" if r.format.fontStrikeOut() else
+                        "current" if r.format.background().color() == CURRENT else "added")
+                out.append((block.blockNumber(), kind, r.start, r.length))
+        return out
 
     def _on_review_finished(self, outcome: Outcome) -> None:
         self.review = None
         self.review_changed.emit()
         self.review_finished.emit(outcome)
+
+
+def _range(start: int, length: int, fmt: QTextCharFormat) -> QTextLayout.FormatRange:
+    r = QTextLayout.FormatRange()
+    r.start, r.length, r.format = start, length, fmt
+    return r

@@ -78,8 +78,12 @@ class FeedbackModel(QAbstractTableModel):
         if col == self.COL_ACTION:
             return e.action
         if col == self.COL_SUGGESTION:
-            return _short(e.suggestion)
+            if e.suggestion.strip():
+                return _short(e.suggestion)
+            return f"(remove “{_short(e.source)}”)"  # a reviewed change that only removed words
         if col == self.COL_KEPT:
+            if e.kind == "hunk" and not e.final.strip():
+                return "(removed)" if e.action == "accepted" else ""
             return _short(e.final)
         return None
 

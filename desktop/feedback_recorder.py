@@ -92,7 +92,8 @@ class FeedbackRecorder(QObject):
         elif action == "dismissed":
             self.record(self._event("ghost", "rejected", "continue", context, suggestion))
         elif action == "overridden":  # what they write instead is read at the next pause
-            self._own = {"context": context, "suggestion": suggestion, "anchor": anchor}
+            start = anchor - len(taken)  # where the suggestion began (a space may be typed)
+            self._own = {"context": context, "suggestion": suggestion, "anchor": start}
             self.own_timer.start()
 
     def text_edited(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from desktop.hunks import KEPT, PENDING, UNDONE
 
@@ -25,17 +25,23 @@ class ReviewBar(QWidget):
         self.editor = editor
         self.label = QLabel("")
         self.label.setObjectName("review_label")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 2, 8, 2)
-        layout.addWidget(self.label, 1)
-        self.buttons: dict[str, QPushButton] = {}
+        self.label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.label)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.buttons: dict[str, QToolButton] = {}
         for action, text, key in BUTTONS:
-            b = QPushButton(text)
+            b = QToolButton()
+            b.setText(text)
             b.setObjectName(f"review_{action}")
             b.setToolTip(f"{text} ({key})")
             b.clicked.connect(lambda _=False, a=action: self._run(a))
-            layout.addWidget(b)
+            row.addWidget(b)
             self.buttons[action] = b
+        layout.addLayout(row)
         editor.review_changed.connect(self.refresh)
         self.refresh()
 

@@ -46,7 +46,12 @@ def take(app, w, shot, wait) -> None:
     w.ghost.start()
     wait(app, lambda: w.ghost.job is None and w.ghost.text != "", 300)
     shot("memory")
-    QTest.keyClick(w.editor, Qt.Key_Tab)
+    for _ in range(40):  # take it a word at a time, to the end of its first sentence
+        if not w.ghost.text:
+            break
+        QTest.keyClick(w.editor, Qt.Key_Right, Qt.AltModifier)
+        if w.editor.toPlainText().rstrip().endswith((".", "!", "?")):
+            break
     w.ghost.start()
     wait(app, lambda: w.ghost.job is None and w.ghost.text != "", 300)
     QTest.keyClicks(w.editor, " It was Tobiah's boat, coming in without its lamp.")
@@ -63,7 +68,8 @@ def take(app, w, shot, wait) -> None:
     w.rephrase.count.setValue(4)
     if w.request_rephrase():
         wait(app, lambda: w.rephrase.job is None, 900)
-    if w.rephrase.model.rowCount() and w.rephrase.apply(0) and w.editor.review is not None:
+    if w.rephrase.model.rowCount() and w.rephrase.apply(_presentable(w.rephrase.model.rows, text[
+            start:text.index("\n\n")])) and w.editor.review is not None:
         if len(w.editor.review.hunks) > 2:
             w.editor.review_action("undo")
         shot("review")
@@ -76,3 +82,18 @@ def take(app, w, shot, wait) -> None:
     shot("learning")
     w.settings_tabs.setCurrentWidget(w.vocabulary_page)
     shot("vocabulary")
+
+
+def _presentable(candidates, original: str) -> int:
+    """The candidate to review in the picture: a faithful one first, then one about as long
+    as the original with several changes, then the best scored (all of them real output)."""
+    from desktop.hunks import hunks_of
+
+    def key(i):
+        c = candidates[i]
+        ratio = len(c.text) / max(1, len(original))
+        faithful = c.faithful is True
+        return (faithful, 0.8 <= ratio <= 1.25, len(hunks_of(original, c.text)) >= 2,
+                c.score or 0)
+
+    return max(range(len(candidates)), key=key)

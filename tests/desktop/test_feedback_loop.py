@@ -98,3 +98,18 @@ def test_the_model_and_summary_without_a_window():
     assert m.index(0, FeedbackModel.COL_WHERE).data() == "ghost text"
     text = summary_text({"ghost": {"accepted": 2, "rejected": 1, "edited": 0}}, 1)
     assert text.startswith("ghost text: 2 accepted, 1 rejected") and "at least 40" in text
+
+
+def test_own_words_are_read_from_where_the_suggestion_began(qtbot):
+    """Regression: a suggestion starting with a space, typed over after that space, lost the
+    writer's own words (the anchor had moved past the space)."""
+    from desktop.feedback_recorder import FeedbackRecorder
+    from desktop.settings import Settings
+
+    text = "The keeper climbed the stairs."
+    rec = FeedbackRecorder(Settings(), lambda: text, lambda: len(text))
+    rec.ghost_decided("overridden", " and slept.", " ", "The keeper climbed", 19)
+    rec.flush()
+    (e,) = events("ghost")
+    assert (e.action, e.final, e.suggestion) == ("rejected", " the stairs.", " and slept.")
+    rec.close()

@@ -34,12 +34,19 @@ def test_keys_keep_and_undo_hunks_each_one_undo_step_and_the_bar_follows(qtbot, 
     assert w.review_bar.isVisible() and "change 1 of" in w.review_bar.label.text()
     n = len(review.hunks)
     assert n >= 2
-    # drawn: every open hunk highlighted, the current one's old words struck through
-    assert len(w.editor.extraSelections()) == n
+    # drawn: every open hunk highlighted, the current one's old words struck through just
+    # before its new ones (layout positions: the pre-edit text shifts what follows it)
     first = review.hunks[0]
     block = doc.findBlock(first.start)
+    at = first.start - block.position()
     assert block.layout().preeditAreaText() == first.old
-    assert first.old not in w.editor.toPlainText()[first.start:first.end]
+    marks = w.editor.review_marks()
+    assert (block.blockNumber(), "removed", at, len(first.old)) in marks
+    assert (block.blockNumber(), "current", at + len(first.old), len(first.new)) in marks
+    assert len([m for m in marks if m[1] in ("current", "added")]) == n
+    second = review.hunks[1]
+    assert (block.blockNumber(), "added", second.start - block.position() + len(first.old),
+            len(second.new)) in marks
 
     qtbot.keyClick(w.editor, Qt.Key_Backspace, Qt.AltModifier)  # undo the first hunk
     assert first.state == UNDONE
@@ -55,7 +62,7 @@ def test_keys_keep_and_undo_hunks_each_one_undo_step_and_the_bar_follows(qtbot, 
     assert review.current == 1
     qtbot.keyClick(w.editor, Qt.Key_Escape)  # done: the open hunks are kept
     assert w.editor.review is None and not w.review_bar.isVisible()
-    assert w.editor.extraSelections() == [] and block.layout().preeditAreaText() == ""
+    assert w.editor.review_marks() == [] and block.layout().preeditAreaText() == ""
     (outcome,) = finished
     assert outcome.action == "accepted" and outcome.final == REWRITE
     assert outcome.meta["mode"] == "rephrase"
