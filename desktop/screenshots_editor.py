@@ -57,8 +57,13 @@ def take(app, w, shot, wait) -> None:
     QTest.keyClicks(w.editor, " It was Tobiah's boat, coming in without its lamp.")
     wait(app, lambda: False, 2.5)  # the pause after which the writer's own words are read
 
-    # a rewrite under review: the best candidate, one change undone, the next one current
+    # a rewrite under review, with the rewrite task adapter Killah ships (engine.style's
+    # `bundled`): a presentable candidate, one change undone, the next one current
+    from engine.style import Style
+
     w.ghost.cancel()
+    w.session.set_style(Style(bundled=True))
+    wait(app, lambda: w.session.style_job is None, 300)
     text = w.editor.toPlainText()
     start = text.index("Each evening")
     c = w.editor.textCursor()
