@@ -31,6 +31,14 @@ def test_the_special_set_is_markup_and_control_tokens_not_whitespace(real_lm):
     assert not banned & {"<eos>", "\n", "\n\n", "\t", "▁▁"}
 
 
+def test_the_fast_token_text_table_equals_decoding_every_token(real_lm):
+    from engine.generate.vocab import _decoded_texts
+
+    vocab = vocab_for(real_lm)
+    assert vocab.texts == _decoded_texts(real_lm.tokenizer, vocab.size, vocab.anchor)
+    assert vocab.texts[real_lm.tokenizer.encode(" the", add_special_tokens=False)[0]] == " the"
+
+
 def test_the_rephrase_prompt_heals_and_stops_writing_number_soup(real_lm):
     """Issue 15: "Rewritten: " ends in a bare space token; unhealed, the 270M base begins
     most candidates with a number ("120 years later...", "1000 and 127..."); healed, it
