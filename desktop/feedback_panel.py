@@ -149,7 +149,7 @@ class FeedbackPage(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        recorder.recorded.connect(lambda _e: self.refresh())
+        recorder.recorded.connect(lambda _e: self.isVisible() and self.refresh())
         self.refresh()
 
     def _on_toggled(self, on: bool) -> None:

@@ -131,6 +131,12 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions = TranscribeOptions
         clips = [0.0, duration]
     wm = load_whisper(options.model)
     result = _run_whisper(wm, audio, clips, options)
+    vocab = options.vocabulary
+    if vocab is not None and vocab.terms and vocab.echoed(
+            " ".join(s.get("text", "") for s in result.get("segments", []))):
+        # Whisper read the glossary back instead of the speech: again without it (the
+        # corrections below still apply)
+        result = _run_whisper(wm, audio, clips, replace(options, vocabulary=None))
     segments = []
     for s in result.get("segments", []):
         words = None

@@ -210,6 +210,15 @@ class Vocabulary:
         joined = " ".join(p for p in (glossary, tail) if p)
         return joined or None
 
+    def echoed(self, text: str) -> bool:
+        """Whether a transcript reads the glossary back (its label, or two terms in a row as in
+        a list) instead of what was said: small Whisper models do, on unclear audio."""
+        if re.search(r"\b(?:" + "|".join(g.rstrip(": ") for g in GLOSSARY.values()) + r")\b",
+                     text, re.IGNORECASE):
+            return True
+        terms = "|".join(re.escape(t.text) for t in self.terms)
+        return bool(re.search(rf"(?:{terms})[\w-]*\s*[,;]\s*(?:{terms})", text, re.IGNORECASE))
+
     # -- correcting text -------------------------------------------------------------
     def correct(self, text: str, language: str = "en", strict: bool = False
                 ) -> tuple[str, list[Fix]]:

@@ -92,3 +92,14 @@ def test_killah_transcribe_uses_the_vocabulary_unless_told_not_to(speaker, tiny_
     assert "Zeldovich" not in capsys.readouterr().out
     assert killah(["transcribe", str(wav)]) == 0
     assert "Zeldovich" in capsys.readouterr().out
+
+
+def test_a_transcript_that_reads_the_glossary_back_is_caught():
+    """Whisper base on unclear Russian audio wrote "Словарь, Ферапонт, синекдоха, ..." (the
+    prompt) instead of the speech; such a transcript is decoded again without the glossary."""
+    v = Vocabulary().add(["Ферапонт", "синекдоха", "Okonkwo", "Brannoch"])
+    assert v.echoed("Словарь, Ферапонт, синекдоха, Беребля.")
+    assert v.echoed("Glossary: Okonkwo.")
+    assert v.echoed("Ферапонтом, синекдоха")  # a case ending does not hide the list
+    assert not v.echoed("Старый Ферапонт чинил лодку.")
+    assert not v.echoed("Okonkwo walked to the square.")
