@@ -138,6 +138,23 @@ def generate_main(argv: list[str]) -> int:
     return 0
 
 
+def add_memory_option(parser: argparse.ArgumentParser, default: str = "") -> None:
+    parser.add_argument("--memory", metavar="FILE", default=None,
+                        help="the document's note (characters, setting, facts, tone) that the "
+                             f"model reads before the text ('-' reads stdin) {default}".strip())
+
+
+def memory_from_args(args: argparse.Namespace, document: Path | None = None) -> str:
+    """--memory's note, else the one the app keeps for `document` (engine.memory), else ''."""
+    if args.memory is not None:
+        return clikit.read_input(args.memory, "note")
+    if document is None:
+        return ""
+    from engine import memory
+
+    return memory.load(document)
+
+
 def continue_main(argv: list[str]) -> int:
     from engine.style import add_style_options, style_from_args
 
@@ -148,18 +165,20 @@ def continue_main(argv: list[str]) -> int:
     add_model_options(parser)
     add_sampling_options(parser, max_tokens=tasks.DEFAULT_TOKENS["continue"])
     add_style_options(parser)
+    add_memory_option(parser, "(default: the note the app keeps for --file)")
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
     style = style_from_args(args)
     text = clikit.read_input(str(args.file), "text to continue")
+    note = memory_from_args(args, None if str(args.file) == "-" else args.file)
     if not text.strip():
         raise KillahError(f"{args.file} is empty: nothing to continue")
     options = sampling_from_args(args)
     lm = load_from_args(args)
     active = style.open(lm, progress=clikit.log_progress)
     context = text[-args.context_chars:]
-    result = _stream_to_stdout(lm, active.prompt("continue", context), options, args.json,
-                               transforms=active.transforms("continue"))
+    result = _stream_to_stdout(lm, active.prompt("continue", context, memory=note), options,
+                               args.json, transforms=active.transforms("continue"))
     if args.json:
         clikit.emit(args, result)
     return 0
@@ -185,10 +204,12 @@ def rephrase_main(argv: list[str]) -> int:
     add_model_options(parser)
     add_sampling_options(parser, max_tokens=None)
     add_style_options(parser)
+    add_memory_option(parser)
     clikit.add_output_options(parser)
     args = parser.parse_args(argv)
     style = style_from_args(args)
     text = clikit.read_input("-", "text to rephrase") if args.text == "-" else args.text
+    note = memory_from_args(args)
     if not text.strip():
         raise KillahError("nothing to rephrase: the text is empty")
     if args.max_tokens is None:
@@ -200,7 +221,8 @@ def rephrase_main(argv: list[str]) -> int:
     active = style.open(lm, progress=clikit.log_progress)
     if not active.offers(args.mode):
         raise KillahError(f"--mode {args.mode} needs --persona (with --exemplars > 0) or a style --adapter")
-    prompt, transforms = active.prompt(args.mode, text), active.transforms(args.mode)
+    prompt = active.prompt(args.mode, text, memory=note)
+    transforms = active.transforms(args.mode)
     if args.show_scores:
         from engine.quality.rerank import rerank
 

@@ -86,3 +86,25 @@ def test_models_where_json():
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert Path(data["models_dir"]).is_dir()
+
+
+def test_continue_reads_the_note_the_app_keeps_for_the_file_or_memory(tmp_path, tiny_model_dir):
+    """The document's memory reaches `killah continue` as it reaches ghost text."""
+    from engine import memory
+
+    story = tmp_path / "story.md"
+    story.write_text("The keeper climbed the stairs", encoding="utf-8")
+    note = tmp_path / "note.txt"
+    note.write_text("Characters: Mara Voss, keeper of the Stroma light.", encoding="utf-8")
+
+    def prompt_tokens(*extra):
+        proc = run(["continue", "--file", str(story), "--model", str(tiny_model_dir),
+                    "--max-tokens", "2", "--temperature", "0", "--json", *extra])
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["prompt_tokens"]
+
+    plain = prompt_tokens()
+    with_file = prompt_tokens("--memory", str(note))
+    assert with_file > plain
+    memory.save(story, note.read_text(encoding="utf-8"))
+    assert prompt_tokens() == with_file  # the app's note for this document, by default
