@@ -6,7 +6,9 @@ agree on more than whitespace) can be kept or undone. Undoing a hunk puts its
 original words back, as one undo step; keeping it changes nothing in the text. While
 the review lasts, Ctrl+Z steps back one decision (the last undone hunk comes back, the
 last kept one is open again; with no decision left, the whole rewrite goes), so every
-decision is one undo step. A hunk the writer edits by hand is settled as edited.
+decision is one undo step. A hunk the writer edits by hand is settled as edited; once the
+writer types during the review, Ctrl+Z is the document's own undo again (their typing and
+the review's edits share the document's history, and only it knows their order).
 The review ends on Done (open hunks are kept), or when the writer types on with every
 hunk decided, and reports what was kept.
 
@@ -113,6 +115,7 @@ class Review:
         self.done: list[tuple[list[Hunk], str]] = []  # each decision: (its hunks, their state)
         self.redone: list[tuple[list[Hunk], str]] = []  # decisions stepped back, for redo
         self.applying = False  # True while the review itself edits the document
+        self.writer_edited = False  # the writer typed: from then on Ctrl+Z is the document's
         self.finished = False
         self.outcome: Outcome | None = None
 
@@ -203,6 +206,9 @@ class Review:
         itself goes and the review ends)."""
         if self.finished:
             return
+        if self.writer_edited:  # the writer's own typing is the last thing done: undo that
+            self.view.undo_edit()
+            return
         if not self.done:
             self._view_undo(self.view.undo_edit)
             self._set_state(self.hunks, UNDONE)
@@ -224,7 +230,12 @@ class Review:
 
     def step_forward(self) -> None:
         """Ctrl+Shift+Z during the review: take the decision stepped back again."""
-        if self.finished or not self.redone:
+        if self.finished:
+            return
+        if self.writer_edited:
+            self.view.redo_edit()
+            return
+        if not self.redone:
             return
         hunks, state = self.redone.pop()
         if state == UNDONE:
@@ -260,6 +271,7 @@ class Review:
         hunk the edit touches is settled as the writer's own."""
         if self.applying or self.finished:
             return
+        self.writer_edited = True
         edit_end, delta = position + removed, added - removed
         if edit_end < self.start or (edit_end == self.start and removed == 0):
             self.start += delta

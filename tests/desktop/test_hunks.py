@@ -138,3 +138,14 @@ def test_an_identical_rewrite_ends_at_once_as_accepted():
     outcomes = []
     review = Review(view, 0, "Same words.", "Same words.", outcomes.append)
     assert not review.begin() and review.finished and outcomes[0].action == "accepted"
+
+
+def test_ctrl_z_after_the_writer_typed_undoes_the_typing_not_a_decision():
+    view, review, outcomes = start()
+    review.undo_hunk()
+    view.replace_spans([(0, 0, "Hey. ")])  # the writer types before the rewrite
+    review.text_changed(0, 0, 5)
+    review.step_back()  # Ctrl+Z: the typing goes; the decision stays
+    review.text_changed(0, 5, 0)  # the document tells the review what the undo changed
+    assert view.text.startswith("Intro.") and review.hunks[0].state == UNDONE
+    assert view.text[review.start:review.end].startswith(review.hunks[0].old)
