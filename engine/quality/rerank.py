@@ -99,7 +99,21 @@ def rerank(
 
 def rank(cands: Sequence, persona_profile=None, source: str | None = None, task: str = "rephrase",
          lm=None) -> list[Ranked]:
-    """Score generated Completions (and check them against `source`), best first."""
+    """Score generated Completions (and check them against `source`), best first.
+
+    A text that an earlier candidate already has (ignoring case and spacing) is dropped, so
+    the same suggestion is never offered twice; `Ranked.index` stays its place in the batch.
+    """
+    seen: set[str] = set()
+    unique = []
+    for i, c in enumerate(cands):
+        key = " ".join(c.text.split()).casefold()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        unique.append((i, c))
+    positions = [i for i, _ in unique]
+    cands = [c for _, c in unique]
     texts = [c.text.strip() for c in cands]
     scored_idx = [i for i, t in enumerate(texts) if t]
     qualities = score_texts(
@@ -112,6 +126,6 @@ def rank(cands: Sequence, persona_profile=None, source: str | None = None, task:
         from engine.quality.faithfulness import assess
 
         checks = assess(source, texts, task, lm=lm)
-    ranked = [Ranked(texts[i], by_index.get(i, empty), cands[i], i, checks[i])
+    ranked = [Ranked(texts[i], by_index.get(i, empty), cands[i], positions[i], checks[i])
               for i in range(len(cands))]
     return sorted(ranked, key=lambda r: (r.faithful is False, -r.score, r.index))

@@ -107,6 +107,17 @@ def test_rerank_puts_faithful_candidates_first(tiny_lm):
     assert ranked[1].to_dict()["faithfulness"]["reasons"]
 
 
+def test_the_same_suggestion_is_offered_once():
+    """`killah rephrase` once offered two identical candidates: duplicates are dropped."""
+    from engine.generate import Completion
+    from engine.quality.rerank import rank
+
+    texts = (FAITHFUL, GARBLED, " " + FAITHFUL.upper().replace(" ", "  "), GARBLED, FAITHFUL)
+    ranked = rank([Completion(t, [], [], "stop") for t in texts], source=LIGHTHOUSE)
+    assert sorted(r.index for r in ranked) == [0, 1]
+    assert [r.text for r in ranked] == [FAITHFUL, GARBLED]
+
+
 def test_a_translation_is_not_a_rephrasing():
     src = "Экзамен длится три часа, и телефоны в аудитории запрещены."
     out = F.assess(src, ["The exam lasts three hours and phones in the auditorium are forbidden.",
