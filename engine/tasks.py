@@ -51,6 +51,67 @@ REPHRASE_SHOTS = (
 )
 REPHRASE_TEMPLATE = "Original: {text}\nRewritten: "
 
+# The same frame for the presets and for Russian (the 270M base answers a Russian text in
+# English after English examples, and runs away in the restyle frame): two worked examples
+# per (mode, language), each saying the same thing, so the base copies the transformation.
+REWRITE_SHOTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("rephrase", "en"): REPHRASE_SHOTS,
+    ("rephrase", "ru"): (
+        ("Собрание перенесли на четверг, потому что половина команды в отъезде.",
+         "Так как половина команды в отъезде, собрание теперь пройдёт в четверг."),
+        ("Она медленно шла по пустой улице и слушала дождь.",
+         "Слушая дождь, она неторопливо брела по безлюдной улице."),
+    ),
+    ("formal", "en"): (
+        ("Sorry, I can't make it to the meeting tomorrow.",
+         "I regret that I will be unable to attend tomorrow's meeting."),
+        ("The kids were pretty tired after the long walk home.",
+         "The children were rather fatigued after the long walk home."),
+    ),
+    ("formal", "ru"): (
+        ("Извини, я завтра не смогу прийти на встречу.",
+         "Прошу прощения, но завтра я не смогу присутствовать на совещании."),
+        ("Дети здорово устали после долгой дороги домой.",
+         "Дети были весьма утомлены после продолжительной дороги домой."),
+    ),
+    ("casual", "en"): (
+        ("I regret that I will be unable to attend tomorrow's meeting.",
+         "Sorry, I can't make it to the meeting tomorrow."),
+        ("The children were rather fatigued after the long walk home.",
+         "The kids were pretty tired after the long walk home."),
+    ),
+    ("casual", "ru"): (
+        ("Прошу прощения, но завтра я не смогу присутствовать на совещании.",
+         "Извини, я завтра не смогу прийти на встречу."),
+        ("Дети были весьма утомлены после продолжительной дороги домой.",
+         "Дети здорово устали после долгой дороги домой."),
+    ),
+    ("shorter", "en"): (
+        ("The meeting has been moved to Thursday because half the team is away this week.",
+         "Half the team is away, so the meeting is now on Thursday."),
+        ("She walked slowly down the empty street, listening to the sound of the rain.",
+         "She walked the empty street slowly, hearing the rain."),
+    ),
+    ("shorter", "ru"): (
+        ("Собрание перенесли на четверг, потому что половина команды на этой неделе в отъезде.",
+         "Половина команды в отъезде, и собрание перенесли на четверг."),
+        ("Она медленно шла по пустой улице и слушала, как шумит дождь.",
+         "Она медленно брела по пустой улице под шум дождя."),
+    ),
+    ("longer", "en"): (
+        ("The meeting is now on Thursday.",
+         "The meeting has now been moved, so that it will take place on Thursday."),
+        ("She walked down the empty street in the rain.",
+         "She walked all the way down the street, which was empty, while the rain was falling."),
+    ),
+    ("longer", "ru"): (
+        ("Собрание теперь в четверг.",
+         "Собрание перенесли, и теперь оно состоится в четверг."),
+        ("Она шла по пустой улице под дождём.",
+         "Она шла по улице, на которой никого не было, а в это время шёл дождь."),
+    ),
+}
+
 RESTYLE_PRESETS = {
     "formal": "in a more formal register",
     "casual": "in a relaxed, casual register",
@@ -125,12 +186,18 @@ def continue_prompt(context: str, exemplars: Sequence[str] = (), memory: str = "
     return Prompt(preamble(exemplars, memory) + context, stop=(), task="continue")
 
 
-def rephrase_prompt(text: str, exemplars: Sequence[str] = (), memory: str = "") -> Prompt:
-    shots = "".join(
-        REPHRASE_TEMPLATE.format(text=a) + b + "\n\n" for a, b in REPHRASE_SHOTS
-    )
+def rephrase_prompt(text: str, exemplars: Sequence[str] = (), memory: str = "",
+                    mode: str = "rephrase") -> Prompt:
+    """The base model's two-shot rewrite frame for `mode` (rephrase or a preset), with the
+    examples of the text's language (REWRITE_SHOTS; English for any other language)."""
+    lang = detect_lang(text)
+    pairs = REWRITE_SHOTS.get((mode, lang)) or REWRITE_SHOTS.get((mode, "en"))
+    if pairs is None:
+        raise ValueError(f"no two-shot frame for {mode!r}: "
+                         f"choose one of {', '.join(sorted({m for m, _ in REWRITE_SHOTS}))}")
+    shots = "".join(REPHRASE_TEMPLATE.format(text=a) + b + "\n\n" for a, b in pairs)
     body = shots + REPHRASE_TEMPLATE.format(text=" ".join(text.split()))
-    return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task="rephrase")
+    return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task=mode)
 
 
 def restyle_prompt(
@@ -187,8 +254,10 @@ def task_prompt(mode: str, text: str, exemplars: Sequence[str] = (), memory: str
 
 
 def task_example(mode: str, source: str, target: str) -> dict:
-    """One mlx-lm text record for the rewrite task adapter: its frame, then the rewrite."""
-    return {"text": task_prompt(mode, source).text + " " + " ".join(target.split()) + "\n"}
+    """One training record for the rewrite task adapter: its frame as the prompt, the rewrite
+    (with the space its first token carries, and the newline that ends it) as the
+    completion; training.completions trains on the completion only."""
+    return {"prompt": task_prompt(mode, source).text, "completion": " " + " ".join(target.split()) + "\n"}
 
 
 def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = (),
@@ -271,6 +340,8 @@ def build(mode: str, text: str, exemplars: Sequence[str] = (),
     if mode == "rephrase":
         return rephrase_prompt(text, exemplars=exemplars, memory=memory)
     if mode in RESTYLE_PRESETS:
+        if not settings.author:  # the base alone: its two-shot frame (the restyle one runs away)
+            return rephrase_prompt(text, exemplars, memory=memory, mode=mode)
         return restyle_preset_prompt(text, mode, exemplars, perturbation=settings.perturbation,
                                      memory=memory)
     if mode == "like_me":

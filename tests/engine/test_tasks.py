@@ -23,8 +23,8 @@ def test_modes_map_onto_the_trained_frames():
     assert tasks.build("continue", TEXT, EXEMPLARS) == tasks.continue_prompt(TEXT, EXEMPLARS)
     assert tasks.build("rephrase", TEXT) == tasks.rephrase_prompt(TEXT)
     assert tasks.build("story", TEXT, title="Rain") == tasks.story_prompt(TEXT, "Rain")
-    for preset in tasks.PRESETS:
-        assert tasks.build(preset, TEXT) == tasks.restyle_preset_prompt(TEXT, preset)
+    for preset in tasks.PRESETS:  # the base alone: the two-shot frame (the restyle one runs away)
+        assert tasks.build(preset, TEXT) == tasks.rephrase_prompt(TEXT, mode=preset)
     # "like me" without a style adapter: a rephrasing after the persona's exemplars
     assert tasks.build("like_me", TEXT, EXEMPLARS) == tasks.rephrase_prompt(TEXT, EXEMPLARS)
     # with one: the adapter's restyle frame, its author, its perturbation
@@ -65,11 +65,11 @@ def test_an_unknown_mode_is_refused_with_the_choices():
 
 
 def test_task_frame_ends_on_the_colon_and_trains_on_the_same_text():
-    """The rewrite task adapter's frame: no trailing space; training is prompt + ' ' + rewrite."""
+    """The rewrite task adapter's frame: no trailing space; the completion is ' ' + rewrite."""
     p = tasks.task_prompt("formal", "Maria  opened\na bakery.")
     assert p.text.endswith("Original: Maria opened a bakery.\nRewritten:") and p.stop == ("\n",)
     record = tasks.task_example("formal", "Maria opened a bakery.", "Maria established a bakery.")
-    assert record["text"] == p.text + " Maria established a bakery.\n"
+    assert record == {"prompt": p.text, "completion": " Maria established a bakery.\n"}
     framed = tasks.PromptSettings(task_frame=tasks.TASK_FRAME)
     framed_text = {m: tasks.build(m, "A b c.", settings=framed).text
                    for m in ("shorter", "like_me")}
@@ -78,3 +78,33 @@ def test_task_frame_ends_on_the_colon_and_trains_on_the_same_text():
     assert tasks.build("rephrase", "A b c.").text != tasks.task_prompt("rephrase", "A b c.").text
     with pytest.raises(ValueError, match="no task frame"):
         tasks.task_prompt("story", "x")
+
+
+def test_two_shot_frames_show_the_mode_in_the_texts_language():
+    """The base answered Russian in English after English examples; each preset had no
+    example at all (the restyle frame ran away to 2-5x the words)."""
+    russian = "Игорь одолжил Наташе свои конспекты, но она их так и не вернула."
+    ru = tasks.build("rephrase", russian)
+    assert ru.text.endswith(f"Original: {russian}\nRewritten: ") and ru.stop == ("\n",)
+    assert tasks.REWRITE_SHOTS[("rephrase", "ru")][0][1] in ru.text
+    assert tasks.REPHRASE_SHOTS[0][1] not in ru.text
+    for preset in tasks.PRESETS:
+        for text, lang in ((TEXT, "en"), (russian, "ru")):
+            p = tasks.build(preset, text)
+            shots = tasks.REWRITE_SHOTS[(preset, lang)]
+            assert p.task == preset and all(b in p.text for _, b in shots), (preset, lang)
+    # each preset's examples demonstrate it, by the same measures the checks use
+    from engine.quality.register import register
+
+    for (mode, lang), pairs in tasks.REWRITE_SHOTS.items():
+        for a, b in pairs:
+            ratio = len(b.split()) / len(a.split())
+            if mode == "shorter":
+                assert ratio <= 0.9, (a, b)
+            if mode == "longer":
+                assert ratio >= 1.15, (a, b)
+            if mode in ("formal", "casual"):
+                shift = register(b, lang) - register(a, lang)
+                assert (shift >= 0.15) if mode == "formal" else (shift <= -0.15), (a, b, shift)
+    with pytest.raises(ValueError, match="no two-shot frame for 'story'"):
+        tasks.rephrase_prompt(TEXT, mode="story")
