@@ -96,7 +96,7 @@ def loss_table(lm, run_dir: Path, data: Path, batches: int) -> dict:
     from training.fit import load_data
 
     plan = json.loads((run_dir / "plan.json").read_text("utf-8"))
-    _, valid, test = load_data(data, lm.tokenizer)
+    _, valid, test = load_data(data, lm.tokenizer, lm)
     stack = AdapterStack([load_adapter(run_dir)])  # at its trained scale
     out = {}
     for name, ds in (("valid", valid), ("test", test)):

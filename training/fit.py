@@ -41,6 +41,7 @@ from training.checkpoint import (
     restore_checkpoint,
     save_checkpoint,
 )
+from training.completions import CompletionData, completion_loss, with_start
 from training.fitplan import (  # noqa: F401 - re-exported: the fit API in one place
     ALL_KEYS,
     SIZE_DEFAULTS,
@@ -179,16 +180,25 @@ class FitCallback(_trainer_callback_base()):
 # -- data -------------------------------------------------------------------------------------
 
 
-def load_data(data: str | Path, tokenizer):
+def load_data(data: str | Path, tokenizer, lm=None):
+    """(train, valid, test) datasets of a folder: mlx-lm text records, or prompt/completion
+    records (training.completions: the loss on the completion only; needs `lm`)."""
     from types import SimpleNamespace
 
     from mlx_lm.tuner.datasets import CacheDataset, load_local_dataset
+
+    from training.completions import CompletionData, is_completion_data
 
     folder = Path(data).expanduser()
     if not (folder / "train.jsonl").is_file():
         raise KillahError(
             f"training data {folder}: no train.jsonl (run `killah train dataset` first)"
         )
+    splits = [folder / f"{name}.jsonl" for name in ("train", "valid", "test")]
+    records = [[json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+               if path.is_file() else [] for path in splits]
+    if is_completion_data(records[0]) and lm is not None:
+        return tuple(CacheDataset(CompletionData(r, lm)) if r else [] for r in records)
     try:
         train, valid, test = load_local_dataset(
             folder, tokenizer, SimpleNamespace(mask_prompt=False)
@@ -289,7 +299,8 @@ def run(cfg: FitConfig, progress: ProgressCallback | None = None,
     lm = lm or load_model(cfg.model)
     run_dir = Path(cfg.run_dir).expanduser() if cfg.run_dir else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    train_set, valid_set, _ = load_data(cfg.data, lm.tokenizer)
+    train_set, valid_set, _ = load_data(cfg.data, lm.tokenizer, lm)
+    completions = isinstance(getattr(train_set, "_data", None), CompletionData)
     lengths = [len(train_set[i][0]) for i in range(len(train_set))]
     p = plan(cfg, lm, lengths, len(valid_set))
 
@@ -363,9 +374,14 @@ def run(cfg: FitConfig, progress: ProgressCallback | None = None,
     try:
         if start < p.iters:
             with quiet_mlx_lm():
+                batches = resumable_batches(cfg.seed, start)
+                extra = {}
+                if completions:  # the loss on the completion, the output layer only there
+                    extra = {"loss": completion_loss,
+                             "iterate_batches": lambda *a, **k: with_start(batches(*a, **k))}
                 train(model=model, optimizer=optimizer, train_dataset=train_set,
                       val_dataset=valid_set if len(valid_set) else None, args=targs,
-                      iterate_batches=resumable_batches(cfg.seed, start), training_callback=cb)
+                      **{"iterate_batches": batches, **extra}, training_callback=cb)
     except TrainingCancelled:
         status = "cancelled"
     finally:

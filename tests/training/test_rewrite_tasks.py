@@ -65,8 +65,9 @@ def test_build_writes_task_frame_records_without_split_overlap(tmp_path):
                                    "target": "Двадцать лет я живу здесь.", "lang": "ru"}, ensure_ascii=False) + "\n")
     out = tmp_path / "out"
     manifest = rbuild.build(data, out, [selfgen])
-    train = [json.loads(x)["text"] for x in (out / "train.jsonl").read_text("utf-8").splitlines()]
-    valid = [json.loads(x)["text"] for x in (out / "valid.jsonl").read_text("utf-8").splitlines()]
+    text = lambda r: r["prompt"] + r["completion"]
+    train = [text(json.loads(x)) for x in (out / "train.jsonl").read_text("utf-8").splitlines()]
+    valid = [text(json.loads(x)) for x in (out / "valid.jsonl").read_text("utf-8").splitlines()]
     assert manifest["train"] == len(train) and manifest["valid"] == len(valid) and train
     assert all(t.startswith("Task: ") and "\nRewritten: " in t and t.endswith("\n") for t in train + valid)
     source = lambda t: t.split("\nOriginal: ")[1].split("\nRewritten:")[0]
@@ -139,3 +140,53 @@ def test_preference_pairs_the_best_and_the_worst_candidate():
     assert preference([bad, cand("b2", False, ["adds a negation"], 7.0)], 0.5) is None
     assert preference([good, cand("g2", True, [], 7.8)], 0.5) is None  # too close to prefer
     assert preference([good], 0.5) is None
+
+
+def _completion_records(n: int) -> list[dict]:
+    sources = ["The quick brown fox jumps over the lazy dog.", "Maria opened a small bakery in 2019.",
+               "He climbed the hundred and twelve steps each evening."]
+    return [{"prompt": tasks.task_prompt("rephrase", sources[i % 3] + " " * (i % 2)).text,
+             "completion": " " + sources[i % 3].replace("The", "A") + "\n"} for i in range(n)]
+
+
+def test_completion_loss_scores_only_the_answer_and_matches_mlx_lms_masked_loss(tiny_lm):
+    """The sliced output layer gives mlx-lm's masked loss; the prompt's tokens do not count."""
+    import mlx.core as mx
+    from mlx_lm.tuner.trainer import default_loss, iterate_batches
+
+    from training.completions import CompletionData, completion_loss, with_start
+
+    data = CompletionData(_completion_records(4), tiny_lm)
+    tokens, offset = data.process(data[0])
+    prompt_ids = tiny_lm.tokenizer.encode(data[0]["prompt"])
+    assert tokens[:offset][-len(prompt_ids) + 1:] == prompt_ids[1:]  # the prompt as inference sees it
+    assert tiny_lm.tokenizer.decode(tokens[offset:]) == data[0]["completion"]
+    processed = [data.process(data[i]) for i in range(len(data))]
+    batch, lengths = next(iterate_batches(processed, 4, 256))
+    tokens_, lengths_, skip = next(with_start(iter([(batch, lengths)])))
+    assert skip.shape[0] == min(o for _, o in processed) - 1 > 0
+    real = mx.concatenate([lengths[:, :1], lengths[:, 1:] - 1], axis=1)  # mlx-lm counts one pad
+    full, n_full = default_loss(tiny_lm.model, batch, real)
+    sliced, n_sliced = completion_loss(tiny_lm.model, tokens_, lengths_, skip)
+    answers = sum(len(t) - o for t, o in processed)
+    assert int(n_full.item()) == int(n_sliced.item()) == answers
+    assert float(sliced.item()) == pytest.approx(float(full.item()), rel=1e-4)
+
+
+def test_fit_trains_on_prompt_completion_records(tiny_lm, tmp_path):
+    from training.fit import FitConfig, run
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, n in (("train", 12), ("valid", 4)):
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _completion_records(n)))
+    summary = run(FitConfig(data=str(data), run_dir=str(tmp_path / "run"), iters=8, batch_size=4,
+                            learning_rate=1e-2, steps_per_report=1, steps_per_eval=4, val_batches=1,
+                            max_seq_length=128), lm=tiny_lm)
+    assert summary["status"] == "done"
+    vals = [v["val_loss"] for v in summary["val_losses"]]
+    assert vals[-1] < vals[0]
+    # only the answers' tokens were trained on: 4 per step of the shortest answers at least
+    answer_tokens = [len(tiny_lm.tokenizer.encode(r["completion"], add_special_tokens=False))
+                     for r in _completion_records(12)]
+    assert summary["trained_tokens"] <= 8 * 4 * max(answer_tokens)

@@ -28,19 +28,63 @@ from pathlib import Path
 PRESETS = ("formal", "casual", "shorter", "longer")
 
 
-def jobs_for(data: Path, units: int, langs: list[str], seed: int) -> list[tuple[str, str, str, str]]:
-    """(id, lang, mode, text) for `units` corpus units per language, rephrase + a preset each."""
+def excluded(paths: list[Path]) -> set[str]:
+    """The texts of JSONL files (rows with "text": the dev and held-out rewrite sets), and
+    each of their sentences, normalised: never rewritten for training."""
+    from training.chunking import split_sentences
+
+    out: set[str] = set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = json.loads(line)["text"]
+                out.add(" ".join(text.split()))
+                out.update(" ".join(s.split()) for s in split_sentences(text, "en"))
+    return out
+
+
+def lamp_units(path: Path, n: int, seed: int, words=(10, 40)) -> list[str]:
+    """`n` plain modern sentences: LAMP's writer-edited paragraphs, split and cleaned."""
+    import random
+
+    from training.chunking import split_sentences
+    from training.tasks.sources import clean_unit
+
+    pool: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            for s in split_sentences(" ".join(json.loads(line)["chosen"].split()), "en"):
+                if words[0] <= len(s.split()) <= words[1] and clean_unit(s):
+                    pool.append(s)
+    pool = sorted(set(pool))
+    random.Random(seed).shuffle(pool)
+    return pool[:n]
+
+
+def jobs_for(data: Path, units: int, langs: list[str], seed: int, lamp: int = 0,
+             exclude: set[str] = frozenset()) -> list[tuple[str, str, str, str]]:
+    """(id, lang, mode, text) for `units` corpus units per language (and `lamp` LAMP
+    sentences), rephrase + a preset each; nothing in `exclude`."""
+    from training.tasks.build import LAMP
     from training.tasks.sources import draw_units
 
-    out = []
+    texts: list[tuple[str, str, str]] = []  # (key, lang, text)
     for lang in langs:
         folder = data / "corpora" / lang
         if not folder.is_dir():
             raise SystemExit(f"training.tasks.selfgen: {folder} is missing (pass the shared data folder)")
-        for i, u in enumerate(draw_units(folder, units, seed=seed)):
-            out.append((f"{lang}-{i}-rephrase", lang, "rephrase", u.text))
-            mode = PRESETS[i % len(PRESETS)]
-            out.append((f"{lang}-{i}-{mode}", lang, mode, u.text))
+        texts += [(f"{lang}-{i}", lang, u.text) for i, u in enumerate(draw_units(folder, units, seed=seed))]
+    if lamp:
+        if not (data / LAMP).is_file():
+            raise SystemExit(f"training.tasks.selfgen: {data / LAMP} is missing (pass the shared data folder)")
+        texts += [(f"lamp-{i}", "en", t) for i, t in enumerate(lamp_units(data / LAMP, lamp, seed))]
+    out = []
+    for i, (key, lang, text) in enumerate(texts):
+        if " ".join(text.split()) in exclude:
+            continue
+        out.append((f"{key}-rephrase", lang, "rephrase", text))
+        mode = PRESETS[i % len(PRESETS)]
+        out.append((f"{key}-{mode}", lang, mode, text))
     return out
 
 
@@ -53,8 +97,7 @@ def preference(ranked: list, min_gap: float):
     """
     if len(ranked) < 2:
         return None
-    key = lambda r: (not r.faithful, len(r.faithfulness.reasons), -r.score)
-    order = sorted(ranked, key=key)
+    order = sorted(ranked, key=lambda r: (not r.faithful, len(r.faithfulness.reasons), -r.score))
     win, lose = order[0], order[-1]
     if win.faithful and not lose.faithful:
         return win, lose
@@ -88,7 +131,9 @@ def run(args) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "done.jsonl"
     skip = done_ids(log)
-    todo = [j for j in jobs_for(args.data, args.units, args.langs.split(","), args.seed) if j[0] not in skip]
+    jobs = jobs_for(args.data, args.units, args.langs.split(","), args.seed, args.lamp,
+                    excluded(args.exclude))
+    todo = [j for j in jobs if j[0] not in skip]
     per_batch = max(1, args.batch // args.n)
     counts = {"requests": 0, "faithful": 0, "preferences": 0}
     with open(args.out / "faithful.jsonl", "a", encoding="utf-8") as good, \
@@ -142,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None)
     p.add_argument("--units", type=int, default=200, help="corpus units per language")
     p.add_argument("--langs", default="en,ru")
+    p.add_argument("--lamp", type=int, default=0, help="LAMP writer-edited sentences to add (English)")
+    p.add_argument("--exclude", type=Path, action="append", default=[],
+                   help="a JSONL of texts never to use (bench/data/rewrite_dev.jsonl, ..._heldout.jsonl)")
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--min-gap", type=float, default=0.5, help="WQRM gap for a pair of two faithful candidates")
