@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -115,14 +114,50 @@ def test_dpo_raises_the_chosen_over_the_rejected_on_the_tiny_model(tiny_model_di
     rows = [{"prompt": tasks.task_prompt("rephrase", "The quick brown fox jumps.").text,
              "chosen": " A quick brown fox leaps.\n", "rejected": " 1000 and twelve 1250 steps.\n"}] * 4
     pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    args = Namespace(pairs=str(pairs), adapter=str(adapter), run_dir=str(tmp_path / "run"),
-                     model=str(tiny_model_dir), beta=0.5, learning_rate=1e-2, batch_size=2, iters=6,
-                     save_every=3, seed=0)
-    summary = dpo.run(args)
+    args = dpo.build_parser().parse_args([
+        "--pairs", str(pairs), "--adapter", str(adapter), "--run-dir", str(tmp_path / "run"),
+        "--model", str(tiny_model_dir), "--beta", "0.5", "--learning-rate", "1e-2", "--batch-size", "2",
+        "--iters", "6", "--save-every", "3", "--valid-share", "0", "--sft-weight", "0"])
+    events = []
+    summary = dpo.run(args, progress=events.append)
     assert summary["status"] == "done" and summary["step"] == 6
     assert summary["last"][-1]["loss"] < summary["first"][0]["loss"]
     assert summary["last"][-1]["reward_margin"] > 0
     assert (tmp_path / "run" / "adapters.safetensors").is_file()
+    steps = [e for e in events if e.stage == "dpo" and e.info.get("event") == "train"]
+    assert [e.done for e in steps] == list(range(1, 7)) and all(e.total == 6 for e in steps)
+
+
+def test_dpo_cancels_with_a_checkpoint_resumes_and_stops_early_on_held_out_pairs(tiny_model_dir, tmp_path):
+    from engine.progress import Cancelled, CancelToken
+    from training.tasks import dpo
+
+    adapter = _tiny_adapter(tiny_model_dir, tmp_path / "sft")
+    pairs = tmp_path / "prefs.jsonl"
+    rows = [{"prompt": tasks.task_prompt("rephrase", f"Sentence number {i} is here.").text,
+             "source": f"Sentence number {i} is here.",
+             "chosen": f" Here is sentence number {i}.\n", "rejected": " 1000 and twelve 1250 steps.\n"}
+            for i in range(8)]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    argv = ["--pairs", str(pairs), "--adapter", str(adapter), "--run-dir", str(tmp_path / "run"),
+            "--model", str(tiny_model_dir), "--learning-rate", "1e-2", "--batch-size", "2", "--iters", "40",
+            "--valid-share", "0.25", "--eval-every", "2", "--patience", "2", "--save-every", "100"]
+    token = CancelToken()
+
+    def stop_at_3(event):
+        if event.info.get("event") == "train" and event.done == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled, match="resume"):
+        dpo.run(dpo.build_parser().parse_args(argv), progress=stop_at_3, cancel=token)
+    assert (tmp_path / "run" / "checkpoint.safetensors").is_file()
+    summary = dpo.run(dpo.build_parser().parse_args(argv))
+    assert summary["resumed_from"] == 3 and summary["valid_pairs"] == 2 and summary["train_pairs"] == 6
+    vals = [json.loads(x) for x in (tmp_path / "run" / "progress.jsonl").read_text().splitlines()]
+    vals = [v for v in vals if v["event"] == "val"]
+    assert vals[0]["step"] == 0 and summary["best"]["loss"] == min(v["loss"] for v in vals)
+    if summary["status"] == "stopped early":  # two evaluations in a row without a better loss
+        assert summary["step"] < 40 and [v["loss"] for v in vals][-3] <= min(v["loss"] for v in vals[-2:])
 
 
 def test_preference_pairs_the_best_and_the_worst_candidate():
