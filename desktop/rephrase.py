@@ -72,7 +72,7 @@ class RephraseJob(Job):
         prompt = style.prompt(p["mode"], p["original"], memory=p.get("memory", ""))
         self.report(f"writing {p['n']} candidates")
         ranked = rerank(p["lm"], prompt, p["n"], options=p["options"],
-                        transforms=style.transforms(p["mode"]),
+                        transforms=style.transforms(p["mode"], p["original"]),
                         persona_profile=style.quality_profile, cancel=self.token,
                         source=p["original"], task=p["mode"])
         self.check_cancelled()

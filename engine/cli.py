@@ -222,7 +222,7 @@ def rephrase_main(argv: list[str]) -> int:
     if not active.offers(args.mode):
         raise KillahError(f"--mode {args.mode} needs --persona (with --exemplars > 0) or a style --adapter")
     prompt = active.prompt(args.mode, text, memory=note)
-    transforms = active.transforms(args.mode)
+    transforms = active.transforms(args.mode, text)
     if args.show_scores:
         from engine.quality.rerank import rerank
 

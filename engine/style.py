@@ -205,7 +205,8 @@ class Style:
             taken = {m for a in self.adapters if a.is_task for m in a.tasks}
             extra = tuple(b for b in bundled_task_adapters(lm) if not taken & set(b.tasks))
             if extra:
-                return replace(self, adapters=self.adapters + extra, bundled=False).open(lm, store, progress)
+                return replace(self, adapters=self.adapters + extra, bundled=False).open(
+                    lm, store, progress)
         if self.is_plain:
             return ActiveStyle(self)
         if lm is None:
@@ -229,7 +230,7 @@ class Style:
                 say("computing the steering vector")
                 persona.transforms()  # computed (or read from the cache) now, not mid-typing
             profile = StyleProfile.from_texts(persona.data.texts, name=self.persona)
-        stacks, style_adapters = {}, ()
+        stacks, style_adapters, narrow = {}, (), {}
         if self.adapters:
             from engine.adapters import AdapterStack, load_adapter
 
@@ -237,15 +238,26 @@ class Style:
             loaded = {a.path: load_adapter(a.path) for a in self.adapters}
             style_adapters = tuple(loaded[a.path] for a in self.adapters if not a.is_task)
             built: dict[tuple, AdapterStack] = {}  # modes with the same adapters share one stack
-            for mode in tasks.MODES:
-                specs = self.adapters_for(mode)
+
+            def stack_of(specs):
                 if specs and specs not in built:
                     built[specs] = AdapterStack.for_model(lm, [
                         (loaded[a.path], loaded[a.path].lora_scale * a.strength) for a in specs])
+                return built.get(specs)
+
+            for mode in tasks.MODES:
+                specs = self.adapters_for(mode)
                 if specs:
-                    stacks[mode] = built[specs]
+                    stacks[mode] = stack_of(specs)
+                # a task adapter trained for some languages only (metadata "languages") serves
+                # texts in those; other texts get the stack without it
+                langs = {lang for a in specs
+                         for lang in loaded[a.path].metadata.get("languages") or ()}
+                if langs:
+                    rest = tuple(a for a in specs if not loaded[a.path].metadata.get("languages"))
+                    narrow[mode] = (frozenset(langs), stack_of(rest))
         say("ready")
-        return ActiveStyle(self, persona, stacks, style_adapters, profile)
+        return ActiveStyle(self, persona, stacks, style_adapters, profile, narrow)
 
 
 class ActiveStyle:
@@ -256,20 +268,30 @@ class ActiveStyle:
     """
 
     def __init__(self, style: Style, persona=None, stacks: dict | None = None,
-                 style_adapters: Sequence = (), quality_profile=None):
+                 style_adapters: Sequence = (), quality_profile=None, narrow: dict | None = None):
         self.style = style
         self.persona = persona  # engine.persona.PersonaConditioning or None
         self._stacks = dict(stacks or {})  # mode -> engine.adapters.AdapterStack
         self._style_adapters = tuple(style_adapters)  # engine.adapters.Adapter, bottom first
         self.quality_profile = quality_profile  # engine.quality StyleProfile of the persona
+        # mode -> (the languages its task adapter serves, the stack for texts in others)
+        self._narrow = dict(narrow or {})
 
-    def stack(self, mode: str):
-        """The AdapterStack for `mode` (None when no adapter serves it)."""
+    def stack(self, mode: str, text: str = ""):
+        """The AdapterStack for `mode` (None when no adapter serves it); for `text`, without a
+        task adapter trained for other languages (its metadata's "languages")."""
+        if text and mode in self._narrow:
+            from engine.text import detect_lang
+
+            langs, rest = self._narrow[mode]
+            if detect_lang(text) not in langs:
+                return rest
         return self._stacks.get(mode)
 
-    def transforms(self, mode: str) -> tuple:
-        """Generator transforms for `mode`: its adapter stack, then the persona's steering."""
-        stack = self._stacks.get(mode)
+    def transforms(self, mode: str, text: str = "") -> tuple:
+        """Generator transforms for `mode` (and `text`, see stack): its adapter stack, then
+        the persona's steering."""
+        stack = self.stack(mode, text)
         steering = self.persona.transforms() if self.persona is not None else ()
         return ((stack,) if stack is not None else ()) + tuple(steering)
 
@@ -281,13 +303,13 @@ class ActiveStyle:
         """The persona's paragraphs closest to `context` (slow, it embeds: use a worker)."""
         return tuple(self.persona.exemplars(context)) if self.has_exemplars else ()
 
-    def prompt_settings(self, mode: str) -> tasks.PromptSettings:
+    def prompt_settings(self, mode: str, text: str = "") -> tasks.PromptSettings:
         """What the adapters serving `mode` change in its prompt: the style adapters' author and
         trained perturbation, and the frame a task adapter was trained on (its metadata's
         prompt_format); the defaults without them."""
         author = next((a.author for a in self._style_adapters if a.author), "")
         noise = next((a.perturbation for a in self._style_adapters if a.perturbation), {})
-        stack = self._stacks.get(mode)
+        stack = self.stack(mode, text)
         task_adapters = [e.adapter for e in (stack.entries if stack is not None else ())
                          if e.adapter not in self._style_adapters]
         frame = next((str(a.metadata["prompt_format"]) for a in task_adapters
@@ -304,7 +326,7 @@ class ActiveStyle:
     def prompt(self, mode: str, text: str, **kwargs) -> tasks.Prompt:
         """The prompt for `mode` through engine.tasks (slow when the mode takes exemplars)."""
         exemplars = self.exemplars(text) if mode in tasks.EXEMPLAR_MODES else ()
-        return tasks.build(mode, text, exemplars, self.prompt_settings(mode), **kwargs)
+        return tasks.build(mode, text, exemplars, self.prompt_settings(mode, text), **kwargs)
 
     def style_similarity(self, text: str) -> float | None:
         """How much `text` sounds like the persona, 0-1 (None without one). Slow: it embeds."""

@@ -53,6 +53,26 @@ def test_like_me_stacks_task_lora_style_lora_and_steering_as_the_parts_give(tiny
     assert mx.allclose(stacked, parts, atol=1e-4, rtol=1e-4).item(), mx.abs(stacked - parts).max().item()
 
 
+def test_a_task_adapter_for_some_languages_leaves_the_others_to_the_base(tiny_lm, adapters):  # noqa: F811
+    """Metadata "languages": ["en"]: Russian text gets the stack without it, and the base frames."""
+    style_dir, task_dir = adapters
+    _mark_task_frame(task_dir)
+    meta = json.loads((task_dir / "metadata.json").read_text())
+    (task_dir / "metadata.json").write_text(json.dumps({**meta, "languages": ["en"]}))
+    russian = "Игорь одолжил Наташе свои конспекты, но она их так и не вернула."
+    alone = Style(adapters=(AdapterSpec(str(task_dir), 1.0, tasks.REWRITE_MODES),)).open(tiny_lm)
+    assert alone.prompt("formal", TEXT) == tasks.task_prompt("formal", TEXT)
+    assert [e.adapter.path for e in alone.stack("formal", TEXT).entries] == [load_adapter(task_dir).path]
+    assert alone.prompt("formal", russian) == tasks.build("formal", russian)  # the two-shot frame
+    assert alone.stack("formal", russian) is None and alone.transforms("formal", russian) == ()
+    under = Style(adapters=(AdapterSpec(str(style_dir), 0.8),
+                            AdapterSpec(str(task_dir), 1.0, tasks.REWRITE_MODES))).open(tiny_lm)
+    assert [e.adapter.path for e in under.stack("rephrase", russian).entries] == [
+        load_adapter(style_dir).path]  # the style adapter stays
+    assert len(under.stack("rephrase", TEXT).entries) == 2
+    assert under.stack("rephrase") is under.stack("rephrase", TEXT)  # no text: the full stack
+
+
 def test_the_shipped_rewrite_adapter_serves_the_rewrite_modes_when_asked(real_lm):
     """resources/adapters/rewrite loads on the bundled base and brings its own frame; opt-in."""
     active = Style(bundled=True).open(real_lm)
