@@ -29,7 +29,10 @@ def _json(path: Path) -> dict:
 
 
 def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RESOURCES,
-            metrics: dict | None = None, lm=None, extra: dict | None = None) -> Path:
+            metrics: dict | None = None, lm=None, extra: dict | None = None,
+            languages: list[str] | None = None) -> Path:
+    """Stage and ship the run's adapter; `languages` (default: those of its training data)
+    are the texts it serves (engine.style leaves other languages to the base frames)."""
     import mlx.core as mx
 
     from engine.adapters import (
@@ -42,7 +45,7 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
     from engine.models import load_model
 
     fit = _json(run_dir / "fit.json")
-    if fit.get("status") != "done":
+    if fit.get("status") not in ("done", "stopped early"):
         raise SystemExit(f"training.tasks.package: {run_dir} holds no finished run (fit.json status done)")
     lm = lm or load_model(fit.get("model_path"))
     plan = fit.get("plan", {})
@@ -50,6 +53,7 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
     metadata = {
         "format": METADATA_FORMAT, "name": name, "author": None, "task": "rephrase",
         "tasks": ["rephrase", *tasks.PRESETS, "like_me"], "prompt_format": tasks.TASK_FRAME,
+        "languages": languages or _json(data_dir / "manifest.json").get("languages") or ["en"],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "base_model": {**base_identity(lm), "source_sha256": getattr(lm, "source_sha256", None)},
         "data": _json(data_dir / "manifest.json"),
@@ -65,8 +69,9 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
         **(extra or {}),
     }
     if "beta" in fit:  # a DPO run (training.tasks.dpo) over an SFT adapter
-        metadata["dpo"] = {k: fit.get(k) for k in ("sft_adapter", "pairs", "beta", "learning_rate", "batch_size",
-                                                    "step", "wall_seconds", "first", "last")}
+        metadata["dpo"] = {k: fit.get(k) for k in (
+            "sft_adapter", "pairs", "train_pairs", "valid_pairs", "beta", "sft_weight", "learning_rate",
+            "batch_size", "step", "status", "kept", "best", "wall_seconds", "first", "last")}
     target = out / name
     stage = out / f".{name}.staging"
     shutil.rmtree(stage, ignore_errors=True)
@@ -93,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="rewrite")
     parser.add_argument("--out", type=Path, default=RESOURCES)
     parser.add_argument("--metrics", type=Path, help="a JSON file of bench metrics to record")
+    parser.add_argument("--languages", default="",
+                        help="comma-separated languages it serves (default: its training data's)")
     args = parser.parse_args(argv)
     metrics = _json(args.metrics) if args.metrics else None
-    print(package(args.run_dir, args.data, args.name, args.out, metrics))
+    langs = [x.strip() for x in args.languages.split(",") if x.strip()] or None
+    print(package(args.run_dir, args.data, args.name, args.out, metrics, languages=langs))
     return 0
 
 
