@@ -68,16 +68,19 @@ def jobs_for(data: Path, units: int, langs: list[str], seed: int, lamp: int = 0,
     from training.tasks.build import LAMP
     from training.tasks.sources import draw_units
 
-    texts: list[tuple[str, str, str]] = []  # (key, lang, text)
+    sources: list[list[tuple[str, str, str]]] = []  # per source: (key, lang, text)
     for lang in langs:
         folder = data / "corpora" / lang
         if not folder.is_dir():
             raise SystemExit(f"training.tasks.selfgen: {folder} is missing (pass the shared data folder)")
-        texts += [(f"{lang}-{i}", lang, u.text) for i, u in enumerate(draw_units(folder, units, seed=seed))]
+        sources.append([(f"{lang}-{i}", lang, u.text)
+                        for i, u in enumerate(draw_units(folder, units, seed=seed))])
     if lamp:
         if not (data / LAMP).is_file():
             raise SystemExit(f"training.tasks.selfgen: {data / LAMP} is missing (pass the shared data folder)")
-        texts += [(f"lamp-{i}", "en", t) for i, t in enumerate(lamp_units(data / LAMP, lamp, seed))]
+        sources.append([(f"lamp-{i}", "en", t) for i, t in enumerate(lamp_units(data / LAMP, lamp, seed))])
+    # interleaved, so a run stopped early has some of every source
+    texts = [src[i] for i in range(max(map(len, sources), default=0)) for src in sources if i < len(src)]
     out = []
     for i, (key, lang, text) in enumerate(texts):
         if " ".join(text.split()) in exclude:
@@ -165,7 +168,7 @@ def run(args) -> dict:
                 if pair is not None:
                     win, lose = pair
                     prefs.write(json.dumps({
-                        "id": jid, "mode": mode, "lang": lang, "prompt": frame,
+                        "id": jid, "mode": mode, "lang": lang, "source": text, "prompt": frame,
                         "chosen": " " + win.text + "\n", "rejected": " " + lose.text + "\n",
                         "chosen_faithful": win.faithful, "chosen_reasons": list(win.faithfulness.reasons),
                         "rejected_reasons": list(lose.faithfulness.reasons),
