@@ -131,7 +131,8 @@ class Style:
         "help": "LoRA adapters: style adapters (every mode) under task adapters (their modes)"})
     bundled: bool = field(default=False, metadata={
         "help": "use the task adapters Killah ships (resources/adapters: rephrase and the presets, "
-                "English) for the modes no chosen task adapter serves (off by default: docs/rewrite.md)"})
+                "English) for the modes no chosen task adapter serves "
+                "(off by default: docs/rewrite.md)"})
 
     def __post_init__(self):
         object.__setattr__(self, "adapters", tuple(

@@ -257,7 +257,8 @@ def task_example(mode: str, source: str, target: str) -> dict:
     """One training record for the rewrite task adapter: its frame as the prompt, the rewrite
     (with the space its first token carries, and the newline that ends it) as the
     completion; training.completions trains on the completion only."""
-    return {"prompt": task_prompt(mode, source).text, "completion": " " + " ".join(target.split()) + "\n"}
+    return {"prompt": task_prompt(mode, source).text,
+            "completion": " " + " ".join(target.split()) + "\n"}
 
 
 def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = (),
