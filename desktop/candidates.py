@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from engine.text import plain_lines
+
 TOKEN_RE = re.compile(r"\s+|\w+(?:[’'\-]\w+)*|[^\w\s]", re.UNICODE)
 
 
@@ -33,7 +35,7 @@ class Candidate:
         """From an engine.quality.rerank.Ranked (text, quality, faithfulness for rewrites)."""
         checked = item.faithfulness  # engine.quality.faithfulness.Faithfulness or None
         return cls(
-            text=str(item.text).strip(),
+            text=plain_lines(str(item.text)).strip(),
             score=float(item.score),
             breakdown=dict(item.quality.components or {}),
             weights=dict(item.quality.weights or {}),

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit
 
 from desktop.hunks import PENDING, Outcome, Review
+from engine.text import plain_lines
 
 LINE_SEPARATOR = "\u2028"  # QTextLayout breaks lines here; "\n" would draw as a box
 ADDED = QColor(46, 204, 113, 70)  # an open hunk's new words
@@ -117,6 +118,7 @@ class TextEditor(QPlainTextEdit):
         return self._ghost_shown
 
     def insert_text(self, text: str) -> None:
+        text = plain_lines(text)
         cursor = self.textCursor()
         cursor.beginEditBlock()
         cursor.insertText(text)
@@ -182,6 +184,7 @@ class TextEditor(QPlainTextEdit):
 
     def replace_range(self, start: int, end: int, text: str) -> None:
         """Replace [start, end) with `text` as one undo step, and select the result."""
+        text = plain_lines(text)
         c = QTextCursor(self.document())
         c.setPosition(start)
         c.setPosition(end, QTextCursor.KeepAnchor)
@@ -259,7 +262,7 @@ class TextEditor(QPlainTextEdit):
         for start, end, text in sorted(spans, reverse=True):
             c.setPosition(start)
             c.setPosition(end, QTextCursor.KeepAnchor)
-            c.insertText(text)
+            c.insertText(plain_lines(text))
         c.endEditBlock()
 
     def show_review(self, review: Review, focus: bool = True) -> None:

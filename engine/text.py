@@ -68,6 +68,15 @@ def normalize_space(text: str) -> str:
     return " ".join(text.split())
 
 
+_LINE_BREAKS_RE = re.compile("\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+
+
+def plain_lines(text: str) -> str:
+    """Every kind of line break (CR LF, CR, U+2028/2029, ...) as the one a plain-text editor
+    holds, \\n: what a model writes is inserted into the page exactly as it will read back."""
+    return _LINE_BREAKS_RE.sub("\n", text)
+
+
 # -- n-gram statistics ------------------------------------------------------------------------
 
 

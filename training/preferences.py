@@ -223,8 +223,6 @@ def wqrm_report(held: list, calibration=None) -> dict:
 
 def run(cfg: PreferencesConfig, progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None) -> dict:
-    from argparse import Namespace
-
     from engine import calibration, paths
     from engine.feedback import FeedbackStore
     from engine.models import load_model
@@ -254,10 +252,13 @@ def run(cfg: PreferencesConfig, progress: ProgressCallback | None = None,
     if cancel is not None:
         cancel.raise_if_cancelled()
     say("fit", f"DPO on {len(train)} pairs, {cfg.iters} steps")
-    fit = dpo.run(Namespace(pairs=str(run_dir / "pairs.jsonl"), adapter=str(start),
-                            run_dir=str(run_dir / "dpo"), model=cfg.model, beta=cfg.beta,
-                            learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
-                            iters=cfg.iters, save_every=10, seed=cfg.seed))
+    # dpo's own defaults for everything this config does not set; no second split of the
+    # pairs (the held-out ones above are the measure), so the last step is the adapter
+    args = dpo.build_parser().parse_args(["--pairs", str(run_dir / "pairs.jsonl"), "--adapter",
+                                          str(start), "--run-dir", str(run_dir / "dpo")])
+    vars(args).update(model=cfg.model, beta=cfg.beta, learning_rate=cfg.learning_rate,
+                      batch_size=cfg.batch_size, iters=cfg.iters, seed=cfg.seed, valid_share=0.0)
+    fit = dpo.run(args, progress=progress, cancel=cancel)
     say("calibrate", "recalibrating the WQRM to the writer")
     cal = calibration.fit([p.chosen.strip() for p in train], [p.rejected.strip() for p in train])
     say("evaluate", "after")

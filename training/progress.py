@@ -40,15 +40,19 @@ class CliProgress:
         bar = self._ensure(p.stage, p.total, p.unit)
         event = p.info.get("event")
         if event == "val":
-            bar.write(f"step {p.done}: val loss {p.info['val_loss']:.3f} "
-                      f"(ppl {p.info['val_perplexity']:.1f})")
+            ppl = p.info.get("val_perplexity")
+            bar.write(f"step {p.done}: val loss {p.info['val_loss']:.3f}"
+                      + (f" (ppl {ppl:.1f})" if ppl is not None else ""))
             return
         if p.done is not None:
             bar.n = p.done
-        if event == "train":
-            bar.set_postfix(loss=f"{p.info['train_loss']:.3f}",
-                            tok_s=f"{p.info['tokens_per_second']:.0f}",
-                            eta=f"{p.info['eta_seconds']:.0f}s")
+        if event == "train":  # fit's keys; DPO's events carry the loss only
+            shown = {"loss": f"{p.info['train_loss']:.3f}"}
+            if "tokens_per_second" in p.info:
+                shown["tok_s"] = f"{p.info['tokens_per_second']:.0f}"
+            if "eta_seconds" in p.info:
+                shown["eta"] = f"{p.info['eta_seconds']:.0f}s"
+            bar.set_postfix(**shown)
         elif p.message:
             bar.set_postfix_str(p.message[:60])
         bar.refresh()

@@ -199,7 +199,8 @@ def run(args, progress: ProgressCallback | None = None, cancel: CancelToken | No
         def emit(rec: dict, message: str) -> None:
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            report_progress(progress, "dpo", rec["step"], args.iters, "step", message, **rec)
+            key = "train_loss" if rec["event"] == "train" else "val_loss"  # fit's names (training.progress)
+            report_progress(progress, "dpo", rec["step"], args.iters, "step", message, **rec, **{key: rec["loss"]})
 
         with open(run_dir / "progress.jsonl", "a", encoding="utf-8") as log:
             if start == 0 and valid_idx:
