@@ -3,9 +3,10 @@
     QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots docs/screenshots \
         [--only review,memory,learning,vocabulary]
 
-Uses a throw-away KILLAH_HOME (the model cache is shared through KILLAH_MODELS_DIR) and a
-throw-away HOME whose ~/Documents/Writing holds excerpts of the shipped reference authors
-(resources/reference), so no screenshot shows the machine's own folders.
+Uses a throw-away HOME: its ~/Documents/Writing holds excerpts of the shipped reference
+authors (resources/reference) and its ~/.local/share/killah is KILLAH_HOME, with the converted
+models of KILLAH_MODELS_DIR (a shared cache) linked in, so no screenshot shows the machine's
+own folders.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def _writing_folder(home: Path) -> Path:
     return folder
 
 
+def _state_in(home: Path) -> None:
+    """Killah's state folder in the throw-away HOME (where Linux keeps it), the converted models
+    linked in from the shared cache (KILLAH_MODELS_DIR) so the settings show no machine path."""
+    state = home / ".local" / "share" / "killah"
+    os.environ.setdefault("KILLAH_HOME", str(state))
+    cache = os.environ.get("KILLAH_MODELS_DIR")
+    models = state / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    if cache and Path(cache).is_dir():
+        for entry in Path(cache).iterdir():
+            (models / entry.name).symlink_to(entry.resolve())
+    os.environ["KILLAH_MODELS_DIR"] = str(models)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     only = None
@@ -55,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(argv[0] if argv else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("KILLAH_HOME", tempfile.mkdtemp(prefix="killah-shots-"))
-    writing = _writing_folder(Path(tempfile.mkdtemp(prefix="shots-")) / "home" / "writer")
+    home = Path(tempfile.mkdtemp(prefix="shots-")) / "home" / "writer"
+    writing = _writing_folder(home)
+    _state_in(home)
     from desktop.app import make_application
 
     theme = os.environ.get("KILLAH_SHOT_THEME", "light")
