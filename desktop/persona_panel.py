@@ -40,6 +40,7 @@ from engine.style import (
     list_adapters,
     steering_strength,
 )
+from engine.text import word_count
 
 MIN_SCORED_WORDS = 5  # shorter paragraphs say too little about style to score
 
@@ -238,7 +239,7 @@ class PersonaControl(QObject):
         if active.persona is None:
             return None
         text = self.view.current_paragraph().strip()
-        if len(text.split()) < MIN_SCORED_WORDS:
+        if word_count(text) < MIN_SCORED_WORDS:
             return None
         job = StyleScoreJob({"style": active, "text": text})
         job.result.connect(self._on_score)

@@ -30,6 +30,7 @@ from desktop.candidates import Candidate, CandidateModel
 from desktop.jobs import Job
 from engine import tasks
 from engine.style import ActiveStyle, Style
+from engine.text import word_count
 
 LABELS = {"rephrase": "Rephrase", "formal": "Formal", "casual": "Casual", "shorter": "Shorter",
           "longer": "Longer", "like_me": "Like me"}
@@ -55,7 +56,7 @@ class RephraseJob(Job):
         if not style.offers(mode):
             return False, ("“Like me” needs an active persona with exemplars or a style adapter "
                            "(Persona panel)"), {}
-        if len(text.split()) > tasks.MAX_REWRITE_WORDS:
+        if word_count(text) > tasks.MAX_REWRITE_WORDS:
             return False, (f"the selection is too long to rephrase (over {tasks.MAX_REWRITE_WORDS} "
                            "words): select less"), {}
         options = options.replace(max_tokens=tasks.max_tokens(mode, text))

@@ -45,6 +45,7 @@ except ImportError:  # sqlite-utils >= 4 ships the same class
 
 from engine import paths
 from engine.errors import KillahError
+from engine.text import word_count
 
 KINDS = ("ghost", "rephrase", "voice", "hunk")
 ACTIONS = ("accepted", "edited", "rejected")
@@ -174,7 +175,7 @@ def event_pairs(event: Event) -> list[PreferencePair]:
 
 def _distinct(a: str, b: str) -> bool:
     a, b = " ".join(a.split()), " ".join(b.split())
-    return a != b and min(len(a.split()), len(b.split())) >= MIN_PAIR_WORDS
+    return a != b and min(word_count(a), word_count(b)) >= MIN_PAIR_WORDS
 
 
 class FeedbackStore:

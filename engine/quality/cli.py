@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine import clikit
 from engine.errors import KillahError
+from engine.text import word_count
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     data = {
         "file": args.file,
         "paragraphs": [{"text": p, **s.to_dict()} for p, s in zip(paras, scores)],
-        "whole": {"score": round(whole_text(scores, [len(p.split()) for p in paras]), 2), "reasons": reasons},
+        "whole": {"score": round(whole_text(scores, [word_count(p) for p in paras]), 2), "reasons": reasons},
     }
     clikit.emit(args, data, human=_human)
     return 0

@@ -6,8 +6,8 @@ import hashlib
 import random
 
 from engine.text import (
-    UnionFind, detect_lang, distinct_n, linked_groups, repeated_ngram_share, sentences, sha256_file,
-    tokens_per_word, word_count, words,
+    UnionFind, detect_lang, distinct_n, linked_groups, plain_lines, repeated_ngram_share, sentences,
+    sha256_file, tokens_per_word, word_count, words,
 )
 
 
@@ -81,3 +81,9 @@ def test_tokens_per_word_has_a_value_for_every_language():
     assert detect_lang("«Привет», — сказал он (Hello).") == "ru" and detect_lang("Hello.") == "en"
     assert tokens_per_word("en") < tokens_per_word("ru")
     assert tokens_per_word("de") == tokens_per_word(None) > 1
+
+
+def test_plain_lines_turns_every_line_break_into_the_one_an_editor_holds():
+    text = "one\r\ntwo\rthree\u2028four\u2029five\x0bsix\n\nseven"
+    assert plain_lines(text) == "one\ntwo\nthree\nfour\nfive\nsix\n\nseven"
+    assert plain_lines("no breaks, 1\t2") == "no breaks, 1\t2"
