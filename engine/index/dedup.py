@@ -56,36 +56,9 @@ def band_keys(text: str) -> list[int]:
     return keys
 
 
-def _jaccard_python(a: str, b: str, n: int = NGRAM) -> float:
-    sa, sb = _shingles(normalize(a)), _shingles(normalize(b))
-    if not sa and not sb:
-        return 1.0
-    return len(sa & sb) / len(sa | sb)
-
-
-def _jaccard_simlar():
-    try:
-        import simlar
-    except ImportError:
-        return None
-    fn = getattr(simlar, "jaccard_ngrams", None)
-    if fn is None:
-        return None
-    try:  # the extension's keyword API; fall back if it differs
-        probe = fn("abcdef ghi", "abcdef ghi", n=NGRAM, lowercase=True, fold_whitespace=True)
-        if abs(probe - 1.0) > 1e-9:
-            return None
-        return lambda a, b: fn(a, b, n=NGRAM, lowercase=True, fold_whitespace=True)
-    except TypeError:
-        return None
-
-
-_simlar_jaccard = _jaccard_simlar()
-BACKEND = "simlar" if _simlar_jaccard else "python"
-
-
 def jaccard(a: str, b: str) -> float:
-    """Character 5-gram Jaccard of the normalised texts."""
-    if _simlar_jaccard is not None:
-        return float(_simlar_jaccard(a, b))
-    return _jaccard_python(a, b)
+    """Character 5-gram Jaccard of the normalised texts (lower-cased, whitespace folded; the
+    simlar Rust extension, which scripts/install.sh builds)."""
+    import simlar
+
+    return float(simlar.jaccard_ngrams(a, b, n=NGRAM, lowercase=True, fold_whitespace=True))

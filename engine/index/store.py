@@ -404,7 +404,6 @@ class IndexStore:
             "embeddings": {r[0]: r[1] for r in self.db.execute(
                 "SELECT model, count(*) FROM embeddings GROUP BY model")},
             "formats": by_format,
-            "dedup": dedup.BACKEND,
         }
 
     def errors(self) -> list[dict]:

@@ -121,19 +121,10 @@ def char_ngrams(text: str, n: int = 3) -> frozenset[str]:
 
 
 def _jaccard_rows(text: str, references: Sequence[str], n: int) -> np.ndarray:
-    """Char n-gram Jaccard of `text` vs each reference: simlar when importable, else Python."""
-    try:
-        from simlar import jaccard_ngrams_matrix
+    """Char n-gram Jaccard of `text` vs each reference (the simlar Rust extension)."""
+    from simlar import jaccard_ngrams_matrix
 
-        return np.asarray(jaccard_ngrams_matrix([_fold(text)], [_fold(r) for r in references], n=n))[0]
-    except ImportError:  # not built (or an older build without the batch call): same result in Python
-        grams = char_ngrams(text, n)
-        out = np.zeros(len(references), dtype=np.float32)
-        for i, ref in enumerate(references):
-            other = char_ngrams(ref, n)
-            union = len(grams | other)
-            out[i] = len(grams & other) / union if union else 1.0
-        return out
+    return np.asarray(jaccard_ngrams_matrix([_fold(text)], [_fold(r) for r in references], n=n))[0]
 
 
 def ngram_style_match(

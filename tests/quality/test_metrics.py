@@ -168,20 +168,12 @@ def test_ngram_style_match_prefers_the_same_voice():
     assert m.ngram_style_match("", refs) is None
 
 
-def test_style_match_simlar_and_python_fallback_agree(monkeypatch):
-    """The Rust path and the plain-Python path give the same match (skipped without simlar)."""
-    pytest.importorskip("simlar", reason="the simlar extension is not built")
+def test_style_match_rows_are_the_char_ngram_jaccard():
+    """The Rust rows equal the definition over lower-cased, whitespace-folded n-gram sets."""
     refs = ["Ab  cd EF gh.", "Zz", "Шла Саша по шоссе", ""]
     text = "ab cd ef — Шла"
-    with_rust = m._jaccard_rows(text, refs, 3)
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_simlar(name, *args, **kwargs):
-        if name == "simlar":
-            raise ImportError("hidden for the test")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_simlar)
-    assert np.allclose(with_rust, m._jaccard_rows(text, refs, 3), atol=1e-6)
+    expected = []
+    for r in refs:
+        a, b = m.char_ngrams(text, 3), m.char_ngrams(r, 3)
+        expected.append(len(a & b) / len(a | b) if a | b else 1.0)
+    assert np.allclose(m._jaccard_rows(text, refs, 3), expected, atol=1e-6)
