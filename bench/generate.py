@@ -42,7 +42,8 @@ def time_raw(lm, options) -> tuple[float, int]:
     sampler = make_sampler(temp=options.temperature, min_p=options.min_p)
     n = 0
     tic = time.perf_counter()
-    for r in stream_generate(lm.model, lm.tokenizer, PROMPT, max_tokens=options.max_tokens, sampler=sampler):
+    for r in stream_generate(lm.model, lm.tokenizer, PROMPT, max_tokens=options.max_tokens,
+                             sampler=sampler):
         n = r.generation_tokens
         if r.finish_reason:
             break
@@ -50,7 +51,8 @@ def time_raw(lm, options) -> tuple[float, int]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None)
     p.add_argument("--tokens", type=int, default=128)
     p.add_argument("--repeats", type=int, default=3)

@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         dictation, commands = speak(DICTATION, Path(tmp)), speak(COMMANDS, Path(tmp))
-    rows = [row for name in args.models for row in bench_model(name, dictation, commands, args.threads)]
+    rows = [row for name in args.models
+            for row in bench_model(name, dictation, commands, args.threads)]
     meta = {"mlx_backend": backend().describe(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}
     if args.json:
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"MLX: {meta['mlx_backend']}; {meta['cpus']} CPUs; load average at the end "
           f"{meta['load_average']:.1f}")
-    print("| model | engine | load s | dictation RTF | command RTF | command latency median / max s |")
+    print("| model | engine | load s | dictation RTF | command RTF "
+          "| command latency median / max s |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['engine']} | {r['load_s']:.1f} | {r['dictation_rtf']:.3f} | "

@@ -219,7 +219,8 @@ class DictationBar(QWidget):
                 self.show_confirmation(problem, ms=8000)
                 return False
         s = self.session.settings
-        job = ListenJob({"language": s.dictation_language, "spoken_punctuation": s.spoken_punctuation,
+        job = ListenJob({"language": s.dictation_language,
+                         "spoken_punctuation": s.spoken_punctuation,
                          "context": self.editor.text_before_cursor(400),
                          "vocabulary": self._vocabulary()})
         job.event.connect(self._on_event)
@@ -319,7 +320,8 @@ class DictationBar(QWidget):
             self.heard.setText(f"heard: “{event.heard}”")
             done = self.voice.execute(event.name, dict(event.args))
             self.show_confirmation("✓ " + done)
-            self.log.append({"type": "command", "name": event.name, "args": dict(event.args), "done": done})
+            self.log.append({"type": "command", "name": event.name, "args": dict(event.args),
+                             "done": done})
         if self.job is not None:
             self.job.listener and self.job.listener.set_context(self.editor.text_before_cursor(400))
 

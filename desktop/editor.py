@@ -78,7 +78,9 @@ class TextEditor(QPlainTextEdit):
 
     def char_after_cursor(self) -> str:
         pos = self.textCursor().position()
-        return self.document().characterAt(pos) if pos < self.document().characterCount() - 1 else ""
+        if pos < self.document().characterCount() - 1:
+            return self.document().characterAt(pos)
+        return ""
 
     def cursor_position(self) -> int:
         return self.textCursor().position()
@@ -129,7 +131,8 @@ class TextEditor(QPlainTextEdit):
     def _in_leading_whitespace(self) -> bool:
         cursor = self.textCursor()
         before = cursor.block().text()[: cursor.positionInBlock()]
-        return before.strip() == "" and (before != "" or cursor.block().text().startswith((" ", "\t")))
+        return before.strip() == "" and (
+            before != "" or cursor.block().text().startswith((" ", "\t")))
 
     def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
         if self.review is not None and self._review_key(e):

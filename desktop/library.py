@@ -165,7 +165,8 @@ class LibraryPanel(QWidget):
         self.error_view = QTableView()
         self.error_view.setModel(self.errors)
         self.error_view.verticalHeader().hide()
-        self.error_view.horizontalHeader().setSectionResizeMode(ErrorModel.COL_ERROR, QHeaderView.Stretch)
+        self.error_view.horizontalHeader().setSectionResizeMode(ErrorModel.COL_ERROR,
+                                                                QHeaderView.Stretch)
 
         self.query = QLineEdit()
         self.query.setPlaceholderText("search your documents…")
@@ -176,7 +177,8 @@ class LibraryPanel(QWidget):
         self.hit_view.setModel(self.hits)
         self.hit_view.verticalHeader().hide()
         self.hit_view.setWordWrap(True)
-        self.hit_view.horizontalHeader().setSectionResizeMode(HitModel.COL_TEXT, QHeaderView.Stretch)
+        self.hit_view.horizontalHeader().setSectionResizeMode(HitModel.COL_TEXT,
+                                                              QHeaderView.Stretch)
 
         left = QWidget()
         ll = QVBoxLayout(left)

@@ -1,7 +1,7 @@
 """Take the docs' screenshots of each main view, offscreen, on the real engine:
 
-    QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots docs/screenshots \
-        [--only review,memory,learning,vocabulary]
+    QT_QPA_PLATFORM=offscreen python -m engine.runtime_exec -m desktop.screenshots \
+        docs/screenshots [--only review,memory,learning,vocabulary]
 
 Uses a throw-away HOME: its ~/Documents/Writing holds excerpts of the shipped reference
 authors (resources/reference) and its ~/.local/share/killah is KILLAH_HOME, with the converted
@@ -19,7 +19,8 @@ from pathlib import Path
 
 TEXT = ("The lighthouse keeper had not spoken to anyone in three weeks. Each evening he climbed "
         "the hundred and twelve steps, trimmed the wick, and watched the grey water for ships "
-        "that never came.\n\nOn the last night of October, a light answered his own from the sea, and")
+        "that never came.\n\nOn the last night of October, a light answered his own "
+        "from the sea, and")
 
 
 def wait(app, cond, timeout: float = 600) -> bool:

@@ -15,8 +15,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 DARK = {
     QPalette.Window: "#1f2023", QPalette.WindowText: "#e6e6e6", QPalette.Base: "#16171a",
     QPalette.AlternateBase: "#24262a", QPalette.Text: "#e6e6e6", QPalette.Button: "#2a2c31",
-    QPalette.ButtonText: "#e6e6e6", QPalette.Highlight: "#3d6fb6", QPalette.HighlightedText: "#ffffff",
-    QPalette.ToolTipBase: "#2a2c31", QPalette.ToolTipText: "#e6e6e6", QPalette.PlaceholderText: "#7d8089",
+    QPalette.ButtonText: "#e6e6e6", QPalette.Highlight: "#3d6fb6",
+    QPalette.HighlightedText: "#ffffff", QPalette.ToolTipBase: "#2a2c31",
+    QPalette.ToolTipText: "#e6e6e6", QPalette.PlaceholderText: "#7d8089",
     QPalette.Link: "#7fb0ff", QPalette.Mid: "#3a3c42",
 }
 LIGHT = {QPalette.PlaceholderText: "#9a9a9a"}

@@ -1,4 +1,5 @@
-"""`killah models|generate|continue|rephrase`: thin wrappers over engine.models and engine.generate."""
+"""`killah models|generate|continue|rephrase`: thin wrappers over engine.models and
+engine.generate."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from engine.errors import KillahError
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=None,
-        help="'default' (bundled Gemma 3 270M base), an MLX folder, a .gguf file or a Hugging Face id",
+        help="'default' (bundled Gemma 3 270M base), an MLX folder, a .gguf file "
+             "or a Hugging Face id",
     )
     parser.add_argument(
         "--dtype", default=None,
@@ -32,12 +34,16 @@ def add_sampling_options(parser: argparse.ArgumentParser, **defaults) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name, f.default)
         if isinstance(f.default, bool):
+            shown = "on" if default else "off"
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                                help=f"{f.metadata['help']} (default: {'on' if default else 'off'})")
+                                help=f"{f.metadata['help']} (default: {shown})")
             continue
-        kind = int if f.name in ("top_k", "max_tokens", "repetition_context_size", "seed") else float
-        shown = "the task's length budget" if f.name == "max_tokens" and default is None else default
-        parser.add_argument(flag, type=kind, default=default, help=f"{f.metadata['help']} (default: {shown})")
+        kind = (int if f.name in ("top_k", "max_tokens", "repetition_context_size", "seed")
+                else float)
+        shown = ("the task's length budget" if f.name == "max_tokens" and default is None
+                 else default)
+        parser.add_argument(flag, type=kind, default=default,
+                            help=f"{f.metadata['help']} (default: {shown})")
 
 
 def sampling_from_args(args: argparse.Namespace):
@@ -61,7 +67,8 @@ def load_from_args(args: argparse.Namespace):
 
 
 def models_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="killah models", description="List, prepare and locate models.")
+    parser = argparse.ArgumentParser(prog="killah models",
+                                     description="List, prepare and locate models.")
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("list", help="models already prepared in the models folder")
     clikit.add_output_options(p)
@@ -80,7 +87,9 @@ def models_main(argv: list[str]) -> int:
 
     if args.action == "list":
         items = models.list_models()
-        clikit.emit(args, {"models_dir": str(paths.models_dir()), "backend": backend().describe(), "models": items},
+        data = {"models_dir": str(paths.models_dir()), "backend": backend().describe(),
+                "models": items}
+        clikit.emit(args, data,
                     human=lambda d: "\n".join(
                         [f"models folder: {d['models_dir']}", f"backend: {d['backend']}"]
                         + [f"  {m['name']}  ({m['model_id']}, {m['dtype']})" for m in d["models"]]
@@ -91,7 +100,8 @@ def models_main(argv: list[str]) -> int:
     else:
         path = models.cached_path(args.model, args.dtype)
         data = {"models_dir": str(paths.models_dir()), "path": str(path) if path else None}
-        clikit.emit(args, data, human=lambda d: d["path"] or f"not prepared yet (models folder: {d['models_dir']})")
+        clikit.emit(args, data, human=lambda d: d["path"]
+                    or f"not prepared yet (models folder: {d['models_dir']})")
     return 0
 
 
@@ -121,7 +131,8 @@ def _stream_to_stdout(lm, prompt, options, as_json: bool, transforms: tuple = ()
 
 
 def generate_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="killah generate", description="Generate text from a raw prompt (no template).")
+    parser = argparse.ArgumentParser(prog="killah generate",
+                                     description="Generate text from a raw prompt (no template).")
     parser.add_argument("--prompt", required=True, help="the prompt text ('-' reads stdin)")
     add_model_options(parser)
     add_sampling_options(parser)
@@ -158,8 +169,10 @@ def memory_from_args(args: argparse.Namespace, document: Path | None = None) -> 
 def continue_main(argv: list[str]) -> int:
     from engine.style import add_style_options, style_from_args
 
-    parser = argparse.ArgumentParser(prog="killah continue", description="Stream a continuation of the end of a file.")
-    parser.add_argument("--file", required=True, type=Path, help="a UTF-8 text file ('-' reads stdin)")
+    parser = argparse.ArgumentParser(prog="killah continue",
+                                     description="Stream a continuation of the end of a file.")
+    parser.add_argument("--file", required=True, type=Path,
+                        help="a UTF-8 text file ('-' reads stdin)")
     parser.add_argument("--context-chars", type=clikit.bounded_int(1, clikit.MAX_INPUT_BYTES),
                         default=4000, help="how much of the file's end to use")
     add_model_options(parser)
@@ -190,7 +203,9 @@ def continue_main(argv: list[str]) -> int:
 def rephrase_main(argv: list[str]) -> int:
     from engine.style import add_style_options, style_from_args
 
-    parser = argparse.ArgumentParser(prog="killah rephrase", description="Print N rephrasings of a text, generated as one batch.")
+    parser = argparse.ArgumentParser(
+        prog="killah rephrase",
+        description="Print N rephrasings of a text, generated as one batch.")
     parser.add_argument("text", help="the text to rephrase ('-' reads stdin)")
     from engine.generate import MAX_CANDIDATES
 
@@ -200,7 +215,8 @@ def rephrase_main(argv: list[str]) -> int:
                         help="rephrase, a preset (formal, casual, shorter, longer) or like_me "
                              "(in the voice of --persona or a style --adapter); default: rephrase")
     parser.add_argument("--show-scores", action="store_true",
-                        help="rank the candidates best first with the writing-quality reward model (min-p varied per candidate) and show their scores")
+                        help="rank the candidates best first with the writing-quality reward "
+                             "model (min-p varied per candidate) and show their scores")
     add_model_options(parser)
     add_sampling_options(parser, max_tokens=None)
     add_style_options(parser)
@@ -220,7 +236,8 @@ def rephrase_main(argv: list[str]) -> int:
     lm = load_from_args(args)
     active = style.open(lm, progress=clikit.log_progress)
     if not active.offers(args.mode):
-        raise KillahError(f"--mode {args.mode} needs --persona (with --exemplars > 0) or a style --adapter")
+        raise KillahError(f"--mode {args.mode} needs --persona (with --exemplars > 0) "
+                          "or a style --adapter")
     prompt = active.prompt(args.mode, text, memory=note)
     transforms = active.transforms(args.mode, text)
     if args.show_scores:
@@ -237,11 +254,13 @@ def rephrase_main(argv: list[str]) -> int:
     data = {
         "original": text,
         "candidates": [
-            {"text": c.text.strip(), "mean_logprob": round(c.mean_logprob, 4), "finish_reason": c.finish_reason}
+            {"text": c.text.strip(), "mean_logprob": round(c.mean_logprob, 4),
+             "finish_reason": c.finish_reason}
             for c in cands
         ],
     }
-    clikit.emit(args, data, human=lambda d: "\n".join(f"{i + 1}. {c['text']}" for i, c in enumerate(d["candidates"])))
+    clikit.emit(args, data, human=lambda d: "\n".join(
+        f"{i + 1}. {c['text']}" for i, c in enumerate(d["candidates"])))
     return 0
 
 

@@ -271,7 +271,8 @@ def _prepare_gguf(path: Path, dtype: str, progress: ProgressCallback | None, mod
 def _convert_gguf(
     gguf: Path, sha: str, dtype: str, target: Path, progress: ProgressCallback | None, model_id: str
 ) -> Path:
-    """GGUF -> (gguf-py dequantize, engine.gguf_convert) -> HF float32 folder -> (mlx_lm convert) -> MLX."""
+    """GGUF -> (gguf-py dequantize, engine.gguf_convert) -> HF float32 folder
+    -> (mlx_lm convert) -> MLX."""
     _check_writable(target.parent)
     _check_gguf_header(gguf)
     try:
@@ -369,9 +370,11 @@ def _download(repo: str, progress: ProgressCallback | None) -> Path:
             snapshot_download(
                 repo,
                 local_dir=str(staging),
-                allow_patterns=["*.json", "*.safetensors", "*.py", "tokenizer.model", "*.tiktoken", "*.txt", "*.jinja"],
+                allow_patterns=["*.json", "*.safetensors", "*.py", "tokenizer.model",
+                                "*.tiktoken", "*.txt", "*.jinja"],
             )
-            atomic.write_json(staging / METADATA_FILE, {"format": "killah-model v1", "model_id": repo})
+            atomic.write_json(staging / METADATA_FILE,
+                              {"format": "killah-model v1", "model_id": repo})
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
         raise ModelNotFound(f"cannot download {repo!r} (are you online?): {e}") from e
     return target

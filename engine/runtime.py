@@ -87,5 +87,6 @@ def backend() -> Backend:
     cuda = getattr(mx, "cuda", None)
     if cuda is not None and getattr(cuda, "is_available", lambda: False)():
         return Backend("cuda", "cuBLAS")
-    blas = "OpenBLAS (preloaded)" if openblas_preloaded() else "reference BLAS (slow: install OpenBLAS)"
+    blas = ("OpenBLAS (preloaded)" if openblas_preloaded()
+            else "reference BLAS (slow: install OpenBLAS)")
     return Backend("cpu", blas)

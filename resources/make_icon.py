@@ -1,4 +1,5 @@
-"""Draw resources/icon.png (1024 px), the source image of the app icon: `python resources/make_icon.py`.
+"""Draw resources/icon.png (1024 px), the source image of the app icon:
+`python resources/make_icon.py`.
 
 build_app.py turns it into Killah.icns on macOS (sips + iconutil).
 """

@@ -5,8 +5,9 @@ Token healing. A prompt that ends inside what the model would write as one token
 word, " Maria") pushes the model off its usual tokens: after a lone space token
 it has seen little but number soup and markup. So the prompt's last token is
 dropped and the first generated token must start with its text (" Maria",
-" richest" or " rich" itself); that text is then not returned again. Any prompt heals the same way: the task
-templates, and a user's document that ends in a space or half a word.
+" richest" or " rich" itself); that text is then not returned again. Any prompt heals
+the same way: the task templates, and a user's document that ends in a space or half
+a word.
 Token-id prompts are taken as given (no healing).
 """
 

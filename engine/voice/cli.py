@@ -18,7 +18,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="spoken language; 'auto' detects it (default: en)")
     p.add_argument("--model", default=None,
                    help=f"tiny.en, base, an mlx-whisper or CTranslate2 folder, or an mlx-community "
-                        f"id (default: {DEFAULT_MODEL} for English, {MULTILINGUAL_MODEL} otherwise)")
+                        f"id (default: {DEFAULT_MODEL} for English, "
+                        f"{MULTILINGUAL_MODEL} otherwise)")
     p.add_argument("--prompt", default=None,
                    help=TranscribeOptions.__dataclass_fields__["initial_prompt"].metadata["help"])
     p.add_argument("--no-vocabulary", action="store_true",

@@ -75,7 +75,8 @@ class GrammarOptions:
     max_words: int = field(default=8, metadata={"help": "longer utterances are always dictation"})
     wake_word: str | None = field(default=None, metadata={"help": "e.g. 'killah'; strips it first"})
     require_wake_word: bool = field(
-        default=False, metadata={"help": "only utterances that start with the wake word are commands"}
+        default=False,
+        metadata={"help": "only utterances that start with the wake word are commands"},
     )
 
 

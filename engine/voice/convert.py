@@ -82,7 +82,8 @@ class _Reader:
     def string(self) -> str:
         raw = bytes(self.take(self.unpack("H")))
         if not raw.endswith(b"\0"):
-            raise ModelConversionError(f"{self.source} is corrupt: unterminated string at {self.pos}")
+            raise ModelConversionError(
+                f"{self.source} is corrupt: unterminated string at {self.pos}")
         try:
             return raw[:-1].decode("utf-8")
         except UnicodeDecodeError as e:
@@ -95,7 +96,8 @@ def parse_ct2(data: bytes, source: str = "model.bin") -> CT2Model:
     version = r.unpack("I")
     if version != SUPPORTED_BINARY_VERSION:
         raise ModelConversionError(
-            f"{source} is not a CTranslate2 v{SUPPORTED_BINARY_VERSION} model (binary version {version})"
+            f"{source} is not a CTranslate2 v{SUPPORTED_BINARY_VERSION} model "
+            f"(binary version {version})"
         )
     spec, revision = r.string(), r.unpack("I")
     if spec != "WhisperSpec":
@@ -111,7 +113,8 @@ def parse_ct2(data: bytes, source: str = "model.bin") -> CT2Model:
         elif dtype_id in _DTYPES:
             arr = np.frombuffer(raw, _DTYPES[dtype_id])
         else:
-            raise ModelConversionError(f"{source} is corrupt: {name} has unknown dtype id {dtype_id}")
+            raise ModelConversionError(
+                f"{source} is corrupt: {name} has unknown dtype id {dtype_id}")
         if arr.size != int(np.prod(shape)):
             raise ModelConversionError(
                 f"{source} is corrupt: {name} has {arr.size} values for shape {shape}"
@@ -167,7 +170,8 @@ def _mlx_name_map(ct2: CT2Model) -> list[tuple[str, str, Callable[[np.ndarray], 
             src, dst = f"{side}/layer_{i}", f"{side}.blocks.{i}"
             for ct2_attn, mlx_attn in attns.items():
                 for p, q in (("gamma", "weight"), ("beta", "bias")):
-                    pairs.append((f"{src}/{ct2_attn}/layer_norm/{p}", f"{dst}.{mlx_attn}_ln.{q}", same))
+                    pairs.append((f"{src}/{ct2_attn}/layer_norm/{p}",
+                                  f"{dst}.{mlx_attn}_ln.{q}", same))
             for p, q in (("gamma", "weight"), ("beta", "bias")):
                 pairs.append((f"{src}/ffn/layer_norm/{p}", f"{dst}.mlp_ln.{q}", same))
             for k in ("weight", "bias"):
@@ -175,8 +179,10 @@ def _mlx_name_map(ct2: CT2Model) -> list[tuple[str, str, Callable[[np.ndarray], 
                 pairs.append((f"{src}/ffn/linear_1/{k}", f"{dst}.mlp2.{k}", same))
                 pairs.append((f"{src}/self_attention/linear_1/{k}", f"{dst}.attn.out.{k}", same))
                 if side == "decoder":
-                    pairs.append((f"{src}/attention/linear_0/{k}", f"{dst}.cross_attn.query.{k}", same))
-                    pairs.append((f"{src}/attention/linear_2/{k}", f"{dst}.cross_attn.out.{k}", same))
+                    pairs.append((f"{src}/attention/linear_0/{k}",
+                                  f"{dst}.cross_attn.query.{k}", same))
+                    pairs.append((f"{src}/attention/linear_2/{k}",
+                                  f"{dst}.cross_attn.out.{k}", same))
     return pairs
 
 
@@ -220,7 +226,8 @@ def ct2_to_mlx(ct2: CT2Model, dtype=np.float32, source: str = "model.bin"):
             weights[mlx_name] = fn(ct2.get(ct2_name))
         _split_fused(ct2, weights, source)
     except KeyError as e:
-        raise ModelConversionError(f"{source} lacks the tensor {e.args[0]}; not a Whisper model") from e
+        raise ModelConversionError(
+            f"{source} lacks the tensor {e.args[0]}; not a Whisper model") from e
     conv1 = ct2.get("encoder/conv1/weight")
     embeddings = ct2.get("decoder/embeddings/weight")
     config = {

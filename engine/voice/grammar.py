@@ -97,9 +97,10 @@ EN_TEMPLATES: dict[str, list[str]] = {
     "restyle": ["make {that} {style}", "make {which} {unit} {style}", "{style_alone}",
                 "{restyle} {that}", "{restyle} {which} {unit}", "{restyle}"],
     "capitalize": ["{cap} {that}", "{cap} {which} {unit}", "{cap} {ord} {unit}", "{cap}"],
+    # not "mic off": two short syllables, heard as "my cough"
     "stop_listening": ["stop listening", "stop dictation", "stop dictating", "stop recording",
                        "end dictation", "turn off the microphone", "microphone off",
-                       "stop voice input"],  # not "mic off": two short syllables, heard as "my cough"
+                       "stop voice input"],
 }
 
 EN_NUMBERS = {
@@ -186,8 +187,9 @@ RU_TEMPLATES: dict[str, list[str]] = {
                  "допиши", "продолжи писать"],
     "restyle": ["сделай {that} {style}", "сделай {which} {unit} {style}", "сделай {style}",
                 "{restyle} {that}", "{restyle} {which} {unit}", "{restyle}"],
-    "capitalize": ["с {capital} буквы", "{that} с {capital} буквы", "сделай {that} с {capital} буквы",
-                   "сделай с {capital} буквы", "напиши {that} с {capital} буквы"],
+    "capitalize": ["с {capital} буквы", "{that} с {capital} буквы",
+                   "сделай {that} с {capital} буквы", "сделай с {capital} буквы",
+                   "напиши {that} с {capital} буквы"],
     "stop_listening": ["хватит слушать", "перестань слушать", "стоп", "остановись",
                        "выключи микрофон", "прекрати запись", "закончи диктовку",
                        "конец диктовки", "останови диктовку"],

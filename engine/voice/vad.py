@@ -18,7 +18,8 @@ FRAME = 512  # samples per VAD frame: 32 ms
 
 @dataclass(frozen=True)
 class VadOptions:
-    threshold: float = field(default=0.5, metadata={"help": "speech probability that starts speech"})
+    threshold: float = field(default=0.5,
+                             metadata={"help": "speech probability that starts speech"})
     min_speech_s: float = field(default=0.25, metadata={"help": "shorter blips are ignored"})
     min_silence_s: float = field(
         default=0.6, metadata={"help": "a pause this long ends an utterance"}

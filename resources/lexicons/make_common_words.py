@@ -35,7 +35,8 @@ def count(files: list[Path]) -> tuple[Counter, Counter]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", type=Path, help="the shared data folder (with corpora/en, corpora/ru)")
+    parser.add_argument("data", type=Path,
+                        help="the shared data folder (with corpora/en, corpora/ru)")
     parser.add_argument("--top", type=int, default=15000)
     args = parser.parse_args(argv)
     for lang in ("en", "ru"):
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         words = [w for w, n in lower.most_common() if n >= 5 and n >= upper[w]][: args.top]
         out = Path(__file__).resolve().parent / lang / "common_words.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
-        header = f"# words usually written in lower case, from the {lang} public-domain corpora; {len(words)} words\n"
+        header = (f"# words usually written in lower case, from the {lang} public-domain corpora; "
+                  f"{len(words)} words\n")
         out.write_text(header + "\n".join(sorted(words)) + "\n", encoding="utf-8")
         print(f"{out}: {len(words)} words")
     return 0

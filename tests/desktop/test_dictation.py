@@ -41,9 +41,11 @@ TEXT = "First one here. Second is longer, with a comma! Third?\n\nNew paragraph 
 
 def test_sentence_and_paragraph_spans():
     sentences = [TEXT[s:e] for s, e in spans(TEXT, "sentence")]
-    assert sentences == ["First one here.", "Second is longer, with a comma!", "Third?", "New paragraph now."]
+    assert sentences == ["First one here.", "Second is longer, with a comma!", "Third?",
+                         "New paragraph now."]
     paragraphs = [TEXT[s:e] for s, e in spans(TEXT, "paragraph")]
-    assert paragraphs == ["First one here. Second is longer, with a comma! Third?", "New paragraph now."]
+    assert paragraphs == ["First one here. Second is longer, with a comma! Third?",
+                          "New paragraph now."]
 
 
 def test_target_ranges_follow_the_cursor():
@@ -84,7 +86,8 @@ class View:
 def test_voice_editor_commands_on_a_stand_in_view():
     v = View(TEXT)
     ed = VoiceEditor(v)
-    assert ed.execute("delete", {"unit": "sentence", "which": "last"}) == "deleted the last sentence"
+    done = ed.execute("delete", {"unit": "sentence", "which": "last"})
+    assert done == "deleted the last sentence"
     assert v.text() == "First one here. Second is longer, with a comma! Third?\n\n"
     assert len(v.undos) == 1  # one edit, so one undo step
     ed.execute("undo", {})
@@ -95,7 +98,8 @@ def test_voice_editor_commands_on_a_stand_in_view():
     assert ed.execute("delete", {"unit": "selection"}) == "nothing is selected"
 
 
-def test_spoken_dictation_inserts_text_and_delete_the_last_sentence_removes_it(qtbot, tiny_window, tmp_path):
+def test_spoken_dictation_inserts_text_and_delete_the_last_sentence_removes_it(
+        qtbot, tiny_window, tmp_path):
     w = tiny_window
     w.session.settings.ghost_enabled = False
     bar = w.dictation
@@ -107,7 +111,8 @@ def test_spoken_dictation_inserts_text_and_delete_the_last_sentence_removes_it(q
     text = w.editor.toPlainText().lower()
     print(bar.log)
     assert [e["type"] for e in bar.log] == ["dictation", "dictation", "command"], bar.log
-    assert bar.log[2]["name"] == "delete" and bar.log[2]["args"] == {"unit": "sentence", "which": "last"}
+    assert bar.log[2]["name"] == "delete"
+    assert bar.log[2]["args"] == {"unit": "sentence", "which": "last"}
     assert "rain had stopped" in text, text
     assert "road" not in text and "delete" not in text, text  # executed, not typed
     assert "deleted the last sentence" in bar.confirm.text()

@@ -108,7 +108,8 @@ def test_settings_round_trip_and_bad_files_fall_back_with_a_warning():
     paths.settings_path().write_text("{not json")
     back, warning = load()
     assert back == Settings() and "unreadable" in warning
-    assert Settings.from_dict({"temperature": "hot", "min_p": 0.1}).temperature == Settings().temperature
+    settings = Settings.from_dict({"temperature": "hot", "min_p": 0.1})
+    assert settings.temperature == Settings().temperature
 
 
 def test_typed_text_survives_kill_9_and_comes_back_on_the_next_start(killah_home, tmp_path):

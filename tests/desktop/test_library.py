@@ -17,10 +17,12 @@ def test_excludes_are_the_optout_folders_inside_each_folder(tmp_path):
     (tmp_path / "a" / "private").mkdir(parents=True)
     (tmp_path / "b").mkdir()
     optouts = [str(tmp_path / "a" / "private"), str(tmp_path / "b")]
-    assert excludes_for(str(tmp_path / "a"), optouts) == [str((tmp_path / "a" / "private").resolve())]
+    assert excludes_for(str(tmp_path / "a"), optouts) == [
+        str((tmp_path / "a" / "private").resolve())]
 
 
-def test_index_folder_with_an_optout_and_a_broken_file_then_search(qtbot, tiny_window, reference, tmp_path):
+def test_index_folder_with_an_optout_and_a_broken_file_then_search(qtbot, tiny_window, reference,
+                                                                   tmp_path):
     w = tiny_window
     lib = w.library
     docs = tmp_path / "writing"
@@ -28,7 +30,8 @@ def test_index_folder_with_an_optout_and_a_broken_file_then_search(qtbot, tiny_w
     source = sorted((reference / "en" / "poe").glob("*.txt"))[0]
     paragraphs = source.read_text(encoding="utf-8").split("\n\n")[10:50]  # a short real excerpt
     (docs / "poe.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
-    (docs / "private" / "diary.txt").write_text("Secret diary text about the lighthouse keeper.\n" * 5)
+    (docs / "private" / "diary.txt").write_text(
+        "Secret diary text about the lighthouse keeper.\n" * 5)
     (docs / "broken.docx").write_bytes(b"this is not a zip file")
     lib.add_folder(docs)
     lib.add_folder(docs / "private", optout=True)

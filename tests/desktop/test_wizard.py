@@ -24,7 +24,8 @@ def test_wizard_trains_a_tiny_style_and_uses_it(qtbot, tiny_window, tiny_model_d
     assert wiz.neutral_bar.value() == wiz.neutral_bar.maximum() > 0
     assert wiz.loss.count() >= 1
     assert wiz.eval_model.rowCount() >= 2
-    metrics = [wiz.eval_model.index(r, EvalModel.COL_METRIC).data() for r in range(wiz.eval_model.rowCount())]
+    metrics = [wiz.eval_model.index(r, EvalModel.COL_METRIC).data()
+               for r in range(wiz.eval_model.rowCount())]
     assert any("loss" in m for m in metrics)
     adapter = Path(wiz.result["adapter"])
     assert (adapter / "adapters.safetensors").is_file()

@@ -50,7 +50,8 @@ def test_russian_prompt_continues_in_cyrillic(real_lm):
 
 
 def test_real_model_candidates_are_distinct(real_lm):
-    opts = [SamplingOptions(temperature=0.9, min_p=m, max_tokens=24, seed=5) for m in (0.05, 0.1, 0.15)]
+    opts = [SamplingOptions(temperature=0.9, min_p=m, max_tokens=24, seed=5)
+            for m in (0.05, 0.1, 0.15)]
     cands = generate_candidates(real_lm, "She looked out of the window and saw", 3, opts)
     assert len({c.text for c in cands}) == 3
     assert all(len(c.logprobs) == len(c.tokens) > 0 for c in cands)

@@ -72,14 +72,16 @@ def make_epub(path: Path, paragraphs: Sequence[str]) -> Path:
 def make_rtf(path: Path, paragraphs: Sequence[str]) -> Path:
     body = "".join(r"\pard " + p.replace("\\", "\\\\").replace("{", r"\{").replace("}", r"\}")
                    + r"\par" + "\n" for p in paragraphs)
-    path.write_text(r"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}" + "\n" + body + "}", encoding="ascii")
+    path.write_text(r"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}" + "\n" + body + "}",
+                    encoding="ascii")
     return path
 
 
 def make_html(path: Path, paragraphs: Sequence[str]) -> Path:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     path.write_text(f"<!doctype html><html><head><title>t</title><style>p{{}}</style>"
-                    f"<script>var x = 'not text';</script></head><body><div>{body}</div></body></html>",
+                    "<script>var x = 'not text';</script></head>"
+                    f"<body><div>{body}</div></body></html>",
                     encoding="utf-8")
     return path
 

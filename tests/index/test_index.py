@@ -99,7 +99,8 @@ def test_moved_and_deleted_files_are_noticed(store, tmp_path):
     assert (report.moved, report.deleted, report.read_files) == (1, 1, [])
     paths = [r["path"] for r in store.db["documents"].rows]
     assert paths == [str(docs / "moved.txt")]
-    assert not text_search(store, "beta") and text_search(store, "alpha")[0].path == str(docs / "moved.txt")
+    assert not text_search(store, "beta")
+    assert text_search(store, "alpha")[0].path == str(docs / "moved.txt")
 
 
 def test_opted_out_folders_and_patterns_are_never_opened(store, tmp_path):
@@ -117,7 +118,8 @@ def test_opted_out_folders_and_patterns_are_never_opened(store, tmp_path):
     assert seen == ["keep.txt"]
     report = sync(store, embed=False)
     assert report.added == 1 and report.errors == []
-    assert [f.excludes for f in IndexStore(store.path).folders()] == [("private", "drafts/*", "*.md")]
+    assert [f.excludes for f in IndexStore(store.path).folders()] == [
+        ("private", "drafts/*", "*.md")]
 
 
 @pytest.mark.parametrize("rel,patterns,expected", [
@@ -138,7 +140,8 @@ def test_near_duplicate_paragraphs_are_stored_once_and_linked(store, tmp_path):
     docs.mkdir()
     para = ("It was late in the evening when the travellers reached the inn, tired from the long "
             "road and wet through from the rain that had followed them since noon.")
-    make_txt(docs / "a.txt", [para, "Unique to the first file, and long enough to count as prose here."])
+    make_txt(docs / "a.txt",
+             [para, "Unique to the first file, and long enough to count as prose here."])
     make_txt(docs / "b.txt", [para.upper(), para.replace("wet through", "soaked through")])
     store.add_folder(docs)
     sync(store, embed=False)
@@ -194,7 +197,8 @@ def test_cli_commands_with_json(tmp_path, capsys):
     (tmp_path / "docs" / "skip").mkdir()
     make_txt(tmp_path / "docs" / "skip" / "x.txt", sample_paragraphs("skipped"))
     (tmp_path / "docs" / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
-    added = _cli(capsys, "index", "add", str(tmp_path / "docs"), "--exclude", "skip", "--no-embed", "--json")
+    added = _cli(capsys, "index", "add", str(tmp_path / "docs"), "--exclude", "skip",
+                 "--no-embed", "--json")
     assert added["added"] == len(BUILDERS) and added["excludes"] == ["skip"]
     assert [e["path"] for e in added["errors"]] == [str(tmp_path / "docs" / "broken.docx")]
     status = _cli(capsys, "index", "status", "--json")
@@ -204,7 +208,8 @@ def test_cli_commands_with_json(tmp_path, capsys):
     assert len(hits) == 2 and all(h["path"].endswith("doc.odt") for h in hits)
     synced = _cli(capsys, "index", "sync", "--json")
     assert synced["read_files"] == [] and synced["embedded"] == status["paragraphs"]
-    semantic = _cli(capsys, "index", "search", "gulls over the harbour", "--semantic", "-k", "1", "--json")
+    semantic = _cli(capsys, "index", "search", "gulls over the harbour", "--semantic", "-k", "1",
+                    "--json")
     assert "gulls" in semantic[0]["text"]
 
 

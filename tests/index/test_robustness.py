@@ -51,7 +51,8 @@ def build_malformed_folder(folder: Path) -> tuple[set[str], set[str]]:
     bad["wrong_zip.docx"] = None
     bad["header_only.pdf"] = b"%PDF-1.4\n"
     bad["binary.txt"] = bytes(rng.randrange(256) for _ in range(5000))
-    bad["binary.md"] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(rng.randrange(256) for _ in range(500))
+    bad["binary.md"] = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+                        + bytes(rng.randrange(256) for _ in range(500)))
     bad["binary.html"] = b"<html>\x00\x01\x02\x00" * 50
     bad["invalid_utf8.txt"] = bytes(rng.randrange(0x80, 0x100) for _ in range(4000))
     bad["whitespace_only.txt"] = b"   \n\n\t\n   \n"
@@ -71,8 +72,8 @@ def build_malformed_folder(folder: Path) -> tuple[set[str], set[str]]:
 
     good = {"good.txt", "good_cp1252.txt", "good_utf16.txt", "good.docx", "good.pdf"}
     make_txt(folder / "good.txt", sample_paragraphs("alpha"))
-    make_txt(folder / "good_cp1252.txt", ["Crème brûlée à la façade, naïve résumé; déjà vu. " * 4] * 2,
-             encoding="cp1252")
+    make_txt(folder / "good_cp1252.txt",
+             ["Crème brûlée à la façade, naïve résumé; déjà vu. " * 4] * 2, encoding="cp1252")
     make_txt(folder / "good_utf16.txt", sample_paragraphs("gamma"), encoding="utf-16")
     make_docx(folder / "good.docx", sample_paragraphs("delta"))
     make_pdf(folder / "good.pdf", sample_paragraphs("epsilon"))

@@ -47,7 +47,8 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def jaccard_ngrams(s1: str, s2: str, n: int = 3, *, lowercase: bool = False, fold_whitespace: bool = False) -> float:
+def jaccard_ngrams(s1: str, s2: str, n: int = 3, *, lowercase: bool = False,
+                   fold_whitespace: bool = False) -> float:
     norm = dict(lowercase=lowercase, fold_whitespace=fold_whitespace)
     return jaccard(ngrams(normalize(s1, **norm), n), ngrams(normalize(s2, **norm), n))
 

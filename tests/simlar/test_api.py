@@ -120,7 +120,8 @@ def test_score_cutoff_follows_rapidfuzz_rules():
 
 def test_any_iterable_of_str_is_accepted():
     want = simlar.levenshtein_normalized_matrix(["ab", "cd"], ["ab"])
-    np.testing.assert_array_equal(simlar.levenshtein_normalized_matrix(("ab", "cd"), iter(["ab"])), want)
+    got = simlar.levenshtein_normalized_matrix(("ab", "cd"), iter(["ab"]))
+    np.testing.assert_array_equal(got, want)
 
 
 # --- MinHash reproducibility ----------------------------------------------------
@@ -132,14 +133,16 @@ def test_signatures_are_the_same_in_another_process():
     here = simlar.minhash_signatures(texts, 64, seed=42)
     code = f"import simlar; print(simlar.minhash_signatures({texts!r}, 64, seed=42).tolist())"
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
     assert eval(out.stdout) == here.tolist()
     assert not (simlar.minhash_signatures(texts, 64, seed=43) == here).all()
 
 
 def test_signature_agreement_estimates_jaccard():
     rng = random.Random(3)
-    words = [rng.choice(["alpha", "beta", "gamma", "delta", "эпсилон", "ζήτα", "東京"]) for _ in range(400)]
+    words = [rng.choice(["alpha", "beta", "gamma", "delta", "эпсилон", "ζήτα", "東京"])
+             for _ in range(400)]
     a, b = " ".join(words), " ".join(words[:300] + words[::-1][:100])
     truth = ref.jaccard(ref.ngrams(a, 5), ref.ngrams(b, 5))
     sig = simlar.minhash_signatures([a, b], 2048)
@@ -169,7 +172,8 @@ def test_huge_levenshtein_with_known_distance():
     b = "".join(b)
     assert simlar.levenshtein_normalized(a, b) == len(positions) / len(a)
     m = simlar.levenshtein_normalized_matrix([a], [b, a, ""])
-    np.testing.assert_array_equal(m, np.array([[len(positions) / len(a), 0.0, 1.0]], dtype=np.float32))
+    np.testing.assert_array_equal(
+        m, np.array([[len(positions) / len(a), 0.0, 1.0]], dtype=np.float32))
 
 
 def test_huge_repeated_inputs():

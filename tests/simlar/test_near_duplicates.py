@@ -58,7 +58,8 @@ def test_finds_every_planted_duplicate(corpus, clusters):
     cluster_of = {i: k for k, members in enumerate(clusters) for i in members}
     for original, copy in planted:
         assert ref.jaccard(ref.ngrams(texts[original], 5), ref.ngrams(texts[copy], 5)) >= 0.9
-        assert original in cluster_of and cluster_of.get(original) == cluster_of.get(copy), (original, copy)
+        assert original in cluster_of, (original, copy)
+        assert cluster_of.get(original) == cluster_of.get(copy), (original, copy)
 
 
 def test_no_false_positives(corpus, clusters):
@@ -72,7 +73,8 @@ def test_no_false_positives(corpus, clusters):
 
 
 def test_agrees_with_all_pairs_search(corpus, clusters):
-    """Clusters are components of the all-pairs graph; pairs well above the threshold are all found."""
+    """Clusters are components of the all-pairs graph; pairs well above the threshold are
+    all found."""
     texts, _ = corpus
     sim = simlar.jaccard_ngrams_matrix(texts, texts, 5)
     np.fill_diagonal(sim, 0.0)
@@ -82,4 +84,5 @@ def test_agrees_with_all_pairs_search(corpus, clusters):
         assert len({exact_of[i] for i in members}) == 1
     cluster_of = {i: k for k, members in enumerate(clusters) for i in members}
     for i, j in zip(*np.nonzero(np.triu(sim >= 0.95))):
-        assert cluster_of.get(int(i)) is not None and cluster_of.get(int(i)) == cluster_of.get(int(j))
+        assert cluster_of.get(int(i)) is not None
+        assert cluster_of.get(int(i)) == cluster_of.get(int(j))

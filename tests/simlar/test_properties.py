@@ -29,7 +29,8 @@ SMALL = "ab ЖжЯ東京都\t\u3000😀é"
 chars = st.one_of(st.sampled_from(SMALL), st.characters(exclude_categories=("Cs",)))
 # Lowercasing is compared only on characters assigned in Python's Unicode
 # database, so a newer Unicode in Rust cannot add mappings Python lacks.
-assigned = st.one_of(st.sampled_from(SMALL + "ÅΣΑΣ İ"), st.characters(exclude_categories=("Cs", "Cn")))
+assigned = st.one_of(st.sampled_from(SMALL + "ÅΣΑΣ İ"),
+                     st.characters(exclude_categories=("Cs", "Cn")))
 
 
 @st.composite
@@ -51,7 +52,8 @@ def similar_pair(draw, alphabet=chars, max_size=200):
     return pair if draw(st.booleans()) else pair[::-1]
 
 
-pairs = st.one_of(similar_pair(), st.tuples(st.text(chars, max_size=80), st.text(chars, max_size=80)))
+pairs = st.one_of(similar_pair(),
+                  st.tuples(st.text(chars, max_size=80), st.text(chars, max_size=80)))
 short_lists = st.lists(st.text(chars, max_size=40), max_size=5)
 
 
@@ -81,7 +83,8 @@ def test_jaccard_equals_reference(pair, n):
 
 
 @SETTINGS
-@given(similar_pair(alphabet=assigned, max_size=60), st.integers(1, 4), st.booleans(), st.booleans())
+@given(similar_pair(alphabet=assigned, max_size=60), st.integers(1, 4), st.booleans(),
+       st.booleans())
 def test_jaccard_normalization_equals_reference(pair, n, lowercase, fold_whitespace):
     a, b = pair
     got = simlar.jaccard_ngrams(a, b, n, lowercase=lowercase, fold_whitespace=fold_whitespace)
@@ -102,7 +105,8 @@ def test_jaccard_symmetry_identity_bounds(pair, n):
 @given(short_lists, short_lists)
 def test_levenshtein_matrix_equals_reference(queries, choices):
     got = simlar.levenshtein_normalized_matrix(queries, choices)
-    want = np.array([[ref.levenshtein_normalized(q, c) for c in choices] for q in queries], dtype=np.float32)
+    want = np.array([[ref.levenshtein_normalized(q, c) for c in choices] for q in queries],
+                    dtype=np.float32)
     assert got.dtype == np.float32 and got.shape == (len(queries), len(choices))
     np.testing.assert_array_equal(got, want.reshape(len(queries), len(choices)))
 
@@ -111,7 +115,8 @@ def test_levenshtein_matrix_equals_reference(queries, choices):
 @given(short_lists, short_lists, st.integers(1, 4))
 def test_jaccard_matrix_equals_reference(queries, choices, n):
     got = simlar.jaccard_ngrams_matrix(queries, choices, n)
-    want = np.array([[ref.jaccard_ngrams(q, c, n) for c in choices] for q in queries], dtype=np.float32)
+    want = np.array([[ref.jaccard_ngrams(q, c, n) for c in choices] for q in queries],
+                    dtype=np.float32)
     assert got.dtype == np.float32 and got.shape == (len(queries), len(choices))
     np.testing.assert_array_equal(got, want.reshape(len(queries), len(choices)))
 
@@ -134,9 +139,11 @@ def test_near_duplicates_are_verified_components(texts, threshold):
 
 
 @settings(SETTINGS, max_examples=max(10, MAX_EXAMPLES // 4))
-@given(st.lists(st.text(chars, max_size=70), min_size=20, max_size=40), st.lists(st.text(chars, max_size=70), max_size=3))
+@given(st.lists(st.text(chars, max_size=70), min_size=20, max_size=40),
+       st.lists(st.text(chars, max_size=70), max_size=3))
 def test_levenshtein_matrix_fills_every_lane(queries, choices):
     """Enough queries of mixed lengths to fill the 8/16/32/64-bit lane groups of a block."""
     got = simlar.levenshtein_normalized_matrix(queries, choices)
-    want = np.array([[ref.levenshtein_normalized(q, c) for c in choices] for q in queries], dtype=np.float32)
+    want = np.array([[ref.levenshtein_normalized(q, c) for c in choices] for q in queries],
+                    dtype=np.float32)
     np.testing.assert_array_equal(got, want.reshape(len(queries), len(choices)))

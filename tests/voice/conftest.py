@@ -26,7 +26,8 @@ class Speaker:
             raw = self.folder / f"{key}.raw.wav"
             subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text],
                            check=True, capture_output=True)
-            subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out)],
+            subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
+                            str(out)],
                            check=True, capture_output=True)
         return out
 
@@ -49,7 +50,8 @@ def write_wav(path: Path, audio: np.ndarray) -> Path:
 def speaker(tmp_path_factory) -> Speaker:
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: run scripts/install.sh (it installs espeak-ng and sox)")
+            pytest.fail(f"{tool} is missing: run scripts/install.sh "
+                        "(it installs espeak-ng and sox)")
     return Speaker(tmp_path_factory.mktemp("speech"))
 
 

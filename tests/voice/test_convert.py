@@ -37,7 +37,8 @@ def test_bundled_tiny_converts_to_every_mlx_parameter_with_the_right_shape(tiny_
     ct2 = convert.parse_ct2((tiny_ct2 / "model.bin").read_bytes())
     qkv = ct2.get("encoder/layer_0/self_attention/linear_0/weight").astype(np.float32)
     d = config["n_audio_state"]
-    np.testing.assert_array_equal(np.array(saved["encoder.blocks.0.attn.key.weight"]), qkv[d : 2 * d])
+    np.testing.assert_array_equal(np.array(saved["encoder.blocks.0.attn.key.weight"]),
+                                  qkv[d : 2 * d])
 
 
 def test_conversion_records_its_source_and_is_reused(tiny_en, tiny_ct2):

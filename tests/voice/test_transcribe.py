@@ -103,7 +103,8 @@ def test_initial_prompt_reaches_whisper(speaker, tiny_en):
     """The text before the cursor primes spelling: an invented name follows the prompt."""
     audio = speaker.say("Then Kaelith opened the door.")
     plain = transcribe(audio).text
-    primed = transcribe(audio, TranscribeOptions(initial_prompt="Kaelith and Mira lived by the sea.")).text
+    primed = transcribe(
+        audio, TranscribeOptions(initial_prompt="Kaelith and Mira lived by the sea.")).text
     assert "Kaelith" in primed, (plain, primed)
 
 
