@@ -1,12 +1,16 @@
 """Exemplars, the persona embedding and the "sounds like you" score.
 
-Exemplars: paragraphs scored by relevance to the context (embedding cosine)
-and by how characteristic they are of the persona, then picked by maximal
-marginal relevance so the k chosen do not repeat one another.
+Exemplars: paragraphs scored by relevance to the context (content embedding cosine)
+and by how characteristic they are of the persona's style (stylometry and the style
+encoder, `PersonaData.typicality`), then picked by maximal marginal relevance so the k
+chosen do not repeat one another.
 
-Persona embedding (PersonaPlugs-style): attention over the persona's paragraph
-embeddings with the context as query, softmax(E c / tau), and the weighted
-sum of the rows, renormalised.
+Persona embedding (PersonaPlugs-style): attention over the persona's paragraphs with the
+context as query, softmax(E c / tau) on content embeddings, and the weighted sum of the
+paragraphs' style vectors, renormalised: the persona's style where it writes about this.
+
+"Sounds like you": stylometric closeness and the style encoder's cosine to the persona,
+so that writing about the persona's topics in another voice does not score high.
 """
 
 from __future__ import annotations
@@ -71,16 +75,17 @@ def select_exemplars(data: PersonaData, context: str, k: int = 3,
 
 def persona_embedding(data: PersonaData, context: str = "",
                       temperature: float = ATTENTION_TEMPERATURE) -> np.ndarray:
-    """Attention-weighted aggregate of the persona's paragraph embeddings w.r.t. `context`."""
+    """The persona's style vector, attended by the paragraphs' relevance to `context`."""
     query = _context_vector(data, context)
-    return _attend(data.embeddings, query, temperature)
+    return _attend(data.embeddings, query, temperature, values=data.style_embeddings)
 
 
-def _attend(matrix: np.ndarray, query: np.ndarray, temperature: float) -> np.ndarray:
-    logits = (matrix @ query) / temperature
+def _attend(keys: np.ndarray, query: np.ndarray, temperature: float,
+            values: np.ndarray | None = None) -> np.ndarray:
+    logits = (keys @ query) / temperature
     weights = np.exp(logits - logits.max())
     weights /= weights.sum()
-    vec = weights @ matrix
+    vec = weights @ (keys if values is None else values)
     return (vec / (np.linalg.norm(vec) + 1e-12)).astype(np.float32)
 
 
@@ -88,19 +93,26 @@ def _attend(matrix: np.ndarray, query: np.ndarray, temperature: float) -> np.nda
 class StyleScore:
     score: float  # 0..1, the indicator's value
     stylometric: float  # 0..1: exp(-mean |z|) of the text's features under the persona's
-    embedding: float  # cosine of the text to the persona embedding attended by the text
+    embedding: float  # style-encoder cosine of the text to the persona's style centroid
+    style: float  # 0..1: share of the persona's own paragraphs that are no closer than the text
 
 
 def style_similarity(text: str, data: PersonaData) -> StyleScore:
-    """How much `text` sounds like the persona: stylometry and persona-embedding cosine combined."""
-    from engine.embeddings import embed
+    """How much `text` sounds like the persona: stylometry and the style encoder combined.
+
+    The style part is calibrated on the persona itself: the text's cosine to the style
+    centroid is placed among the persona's own paragraphs' cosines (a percentile), so a
+    text as close as a typical paragraph of the persona scores about 0.5 there.
+    """
+    from engine.embeddings import STYLE_EMBEDDER, embed
     from engine.index.features import FEATURES, paragraph_features
 
     feats = paragraph_features(text)
     vec = np.array([feats[n] for n in FEATURES])
     z = np.abs((vec - data.feature_mean) / data.feature_std)
     stylometric = float(np.exp(-np.clip(z, 0, 5).mean()))
-    query = embed([text], name=data.embedder, max_tokens=EMBED_MAX_TOKENS)[0]
-    cosine = float(query @ _attend(data.embeddings, query, ATTENTION_TEMPERATURE))
-    score = 0.5 * stylometric + 0.5 * max(cosine, 0.0)
-    return StyleScore(score, stylometric, cosine)
+    cosine = float(embed([text], name=STYLE_EMBEDDER)[0] @ data.style_centroid)
+    own = data.style_embeddings @ data.style_centroid
+    style = float(np.mean(own <= cosine)) if len(own) else 0.0
+    score = 0.5 * stylometric + 0.5 * style
+    return StyleScore(score, stylometric, cosine, style)

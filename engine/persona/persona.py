@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -144,6 +144,27 @@ class PersonaData:
         self.embeddings = matrix  # same order: both sorted by paragraph id
 
     @cached_property
+    def style_embeddings(self) -> np.ndarray:
+        """Unit style vectors (style encoder) of the paragraphs, stored in the index once."""
+        from engine.embeddings import STYLE_EMBEDDER, embed, embedder_id
+
+        model = embedder_id(STYLE_EMBEDDER)
+        have, _ = self.store.embedding_matrix(model, self.ids)
+        missing = np.setdiff1d(self.ids, have)
+        if len(missing):
+            texts = [self.texts[i] for i in np.searchsorted(self.ids, missing)]
+            self.store.add_embeddings(model, missing, embed(texts, name=STYLE_EMBEDDER))
+        ids, matrix = self.store.embedding_matrix(model, self.ids)
+        if len(ids) != len(self.ids):
+            raise KillahError(f"persona {self.persona.name!r}: style vectors missing")
+        return matrix
+
+    @cached_property
+    def style_centroid(self) -> np.ndarray:
+        c = self.style_embeddings.mean(axis=0)
+        return (c / (np.linalg.norm(c) + 1e-12)).astype(np.float32)
+
+    @cached_property
     def feature_mean(self) -> np.ndarray:
         return self.features.mean(axis=0)
 
@@ -158,13 +179,14 @@ class PersonaData:
 
     @cached_property
     def typicality(self) -> np.ndarray:
-        """How characteristic each paragraph is of the persona, in [0, 1] (rank-based).
+        """How characteristic each paragraph is of the persona's style, in [0, 1] (rank-based).
 
-        Half stylometric (closeness of its features to the persona's mean, in
-        standard deviations), half semantic (cosine to the persona's centroid).
+        Half stylometric (closeness of its features to the persona's mean, in standard
+        deviations), half the style encoder (cosine to the persona's style centroid); what
+        a paragraph is about does not enter.
         """
         z = np.abs((self.features - self.feature_mean) / self.feature_std).mean(axis=1)
-        return 0.5 * _ranks(-z) + 0.5 * _ranks(self.embeddings @ self.centroid)
+        return 0.5 * _ranks(-z) + 0.5 * _ranks(self.style_embeddings @ self.style_centroid)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

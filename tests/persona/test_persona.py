@@ -72,11 +72,12 @@ def test_conditioning_formats_exemplars_through_the_tasks_module(store):
     assert cond.with_strengths(exemplars=0).exemplars("anything") == []
 
 
-def test_persona_embedding_attends_to_the_context(store):
+def test_persona_embedding_is_the_style_of_the_paragraphs_relevant_to_the_context(store):
     data = PersonaData(store, list_personas(store)[0])
-    target = data.embeddings[11]
+    target = data.style_embeddings[11]  # the style vector of the paragraph the context is
     attended = persona_embedding(data, data.texts[11])
-    assert float(attended @ target) > float(data.centroid @ target)
+    assert attended.shape == data.style_centroid.shape
+    assert float(attended @ target) > float(data.style_centroid @ target)
     assert abs(float(np.linalg.norm(attended)) - 1.0) < 1e-5
     np.testing.assert_allclose(persona_embedding(data, ""), persona_embedding(data, "  "))
 

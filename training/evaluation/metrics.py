@@ -29,6 +29,7 @@ from engine.text import word_count, words
 METRICS = {
     "attribution_top1": ("attribution top-1", True),
     "attribution_prob": ("P(target)", True),
+    "style_attribution_top1": ("style-encoder top-1", True),
     "content_vs_description": ("content cos(description)", True),
     "content_vs_original": ("content cos(original)", True),
     "perplexity": ("perplexity", False),
@@ -147,6 +148,7 @@ def passage_metrics(
     texts: Sequence[str],
     *,
     judge=None,
+    style_judge=None,
     target: str | None = None,
     descriptions: Sequence[str] | None = None,
     originals: Sequence[str] | None = None,
@@ -161,6 +163,8 @@ def passage_metrics(
     if judge is not None and target is not None:
         top1, prob = judge.attribution(texts, target)
         out["attribution_top1"], out["attribution_prob"] = top1, prob
+    if style_judge is not None and target is not None:
+        out["style_attribution_top1"] = style_judge.attribution(texts, target)[0]
     if descriptions is not None:
         out["content_vs_description"] = cosine_pairs(texts, descriptions, lang)
     if originals is not None:

@@ -31,6 +31,7 @@ from training.evaluation.judge import (
     AuthorSplit, JudgeConfig, author_passages, list_authors, split_works, train_judge,
 )
 from training.evaluation.report import Report, StyleEvalConfig
+from training.evaluation.style_judge import from_judge
 
 Condition = Callable[[str, int], str]
 REAL = "real (ceiling)"
@@ -124,6 +125,8 @@ def evaluate_conditions(
     tic = time.perf_counter()
     report_progress(progress, "judge", message=f"judge over {len(cands)} authors")
     judge = train_judge(cands, judge_config, progress=progress)
+    report_progress(progress, "judge", message="style judge (style-encoder author centroids)")
+    style_judge = from_judge(judge)
     timings["judge"] = time.perf_counter() - tic
 
     split = split_works(target_dir, judge_config)
@@ -162,7 +165,7 @@ def evaluate_conditions(
     for cond, texts in outputs.items():
         report_progress(progress, "score", message=f"scoring {cond}", condition=cond)
         values = metrics.passage_metrics(
-            texts, judge=judge, target=name, descriptions=desc_texts,
+            texts, judge=judge, style_judge=style_judge, target=name, descriptions=desc_texts,
             originals=None if cond == REAL else originals,
             asked_words=None if cond == REAL else asked, lm=lm,
             generic=lang == "en", lang=lang,
