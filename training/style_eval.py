@@ -139,13 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--final", action="store_true", help="add the held-out authors (report only)")
     p.add_argument("--pairs", type=int, default=400, help="AV pairs per language")
     p.add_argument("--only", help="evaluate only the systems whose name contains this")
+    p.add_argument("--skip", help="leave out the systems whose name contains this")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     style_data.require(args.data, "corpora")
     random.seed(0)
     results = {}
     for name, embed in systems(args.data, args.final).items():
-        if args.only and args.only not in name:
+        if (args.only and args.only not in name) or (args.skip and args.skip in name):
             continue
         print(f"evaluating {name}", file=sys.stderr, flush=True)
         results[name] = dev_report(args.data, embed, args.final, args.pairs)
