@@ -81,7 +81,12 @@ class RephraseJob(Job):
         vocab = p.get("vocabulary")
         if vocab is not None and vocab.terms:  # the writer's names spelled their way
             out = [replace(c, text=vocab.correct(c.text, strict=True)[0]) for c in out]
-        return out
+        if style.persona is None or not out:
+            return out
+        self.report("measuring how much each sounds like you")
+        scores = style.style_similarities([c.text for c in out])
+        self.check_cancelled()
+        return [replace(c, style=v) for c, v in zip(out, scores)]
 
 
 class DiffDelegate(QStyledItemDelegate):

@@ -335,6 +335,12 @@ class ActiveStyle:
             return None
         return float(self.persona.style_similarity(text).score)
 
+    def style_similarities(self, texts: Sequence[str]) -> list[float] | None:
+        """`style_similarity` of each text, embedded in one batch (None without a persona)."""
+        if self.persona is None:
+            return None
+        return [float(s.score) for s in self.persona.style_similarities(list(texts))]
+
 
 # -- the command line -----------------------------------------------------------------------
 

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-tokens", type=int, default=80, help="input cut while training")
     p.add_argument("--temperature", type=float, default=0.05)
     p.add_argument("--save-every", type=int, default=25)
+    p.add_argument("--snapshot-every", type=int, default=50,
+                   help="keep the weights of every Nth step in RUN_DIR/snapshots (dev selection)")
     p.add_argument("--minutes", type=float, default=40.0, help="stop (checkpointed) after this")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-eval", action="store_true", help="skip the dev evaluation (pilots)")
@@ -155,6 +157,10 @@ def train(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, list]
                 f"{(time.monotonic() - start) / 60:.1f} min")
         if step % args.save_every == 0 or step == args.steps:
             save_checkpoint(args.run_dir, net, opt, step, history)
+        if args.snapshot_every and step % args.snapshot_every == 0:
+            snap = args.run_dir / "snapshots"
+            snap.mkdir(parents=True, exist_ok=True)
+            mx.save_safetensors(str(snap / f"step-{step:05d}.safetensors"), net.changed_weights())
         if (time.monotonic() - start) / 60 > args.minutes:
             save_checkpoint(args.run_dir, net, opt, step, history)
             log(f"stopped at step {step} after {args.minutes} min; rerun to continue")

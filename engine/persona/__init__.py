@@ -8,7 +8,14 @@
 """
 
 from engine.persona.conditioning import PersonaConditioning, PersonaStrengths
-from engine.persona.exemplars import StyleScore, mmr, persona_embedding, select_exemplars, style_similarity
+from engine.persona.exemplars import (
+    StyleScore,
+    mmr,
+    persona_embedding,
+    select_exemplars,
+    style_similarities,
+    style_similarity,
+)
 from engine.persona.neutral import neutral_paragraphs, reference_paragraphs
 from engine.persona.persona import (
     Persona,
@@ -26,5 +33,5 @@ __all__ = [
     "StyleScore", "build_persona_from_folder", "create_persona", "decoder_layers", "delete_persona",
     "get_persona", "list_personas", "mean_hidden_states", "mmr", "neutral_paragraphs",
     "persona_embedding", "reference_paragraphs", "select_exemplars", "steering_vectors",
-    "style_similarity",
+    "style_similarities", "style_similarity",
 ]

@@ -20,7 +20,13 @@ import numpy as np
 
 from engine.index.store import IndexStore
 from engine.persona import steering
-from engine.persona.exemplars import StyleScore, persona_embedding, select_exemplars, style_similarity
+from engine.persona.exemplars import (
+    StyleScore,
+    persona_embedding,
+    select_exemplars,
+    style_similarities,
+    style_similarity,
+)
 from engine.persona.neutral import neutral_paragraphs, reference_paragraphs
 from engine.persona.persona import Persona, PersonaData, get_persona
 from engine.tasks import exemplar_block
@@ -95,6 +101,9 @@ class PersonaConditioning:
 
     def style_similarity(self, text: str) -> StyleScore:
         return style_similarity(text, self.data)
+
+    def style_similarities(self, texts: Sequence[str]) -> list[StyleScore]:
+        return style_similarities(texts, self.data)
 
     def transforms(self) -> tuple:
         if self.strengths.steering == 0:

@@ -15,6 +15,7 @@ so that writing about the persona's topics in another voice does not score high.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,21 +99,31 @@ class StyleScore:
 
 
 def style_similarity(text: str, data: PersonaData) -> StyleScore:
-    """How much `text` sounds like the persona: stylometry and the style encoder combined.
+    """How much `text` sounds like the persona (see `style_similarities`)."""
+    return style_similarities([text], data)[0]
 
-    The style part is calibrated on the persona itself: the text's cosine to the style
+
+def style_similarities(texts: Sequence[str], data: PersonaData) -> list[StyleScore]:
+    """How much each text sounds like the persona: stylometry and the style encoder combined.
+
+    The style part is calibrated on the persona itself: a text's cosine to the style
     centroid is placed among the persona's own paragraphs' cosines (a percentile), so a
-    text as close as a typical paragraph of the persona scores about 0.5 there.
+    text as close as a typical paragraph of the persona scores about 0.5 there. The texts
+    are embedded in one batch.
     """
     from engine.embeddings import STYLE_EMBEDDER, embed
     from engine.index.features import FEATURES, paragraph_features
 
-    feats = paragraph_features(text)
-    vec = np.array([feats[n] for n in FEATURES])
-    z = np.abs((vec - data.feature_mean) / data.feature_std)
-    stylometric = float(np.exp(-np.clip(z, 0, 5).mean()))
-    cosine = float(embed([text], name=STYLE_EMBEDDER)[0] @ data.style_centroid)
-    own = data.style_embeddings @ data.style_centroid
-    style = float(np.mean(own <= cosine)) if len(own) else 0.0
-    score = 0.5 * stylometric + 0.5 * style
-    return StyleScore(score, stylometric, cosine, style)
+    if not texts:
+        return []
+    cosines = embed(list(texts), name=STYLE_EMBEDDER) @ data.style_centroid
+    own = np.sort(data.style_embeddings @ data.style_centroid)
+    out = []
+    for text, cosine in zip(texts, cosines):
+        feats = paragraph_features(text)
+        vec = np.array([feats[n] for n in FEATURES])
+        z = np.abs((vec - data.feature_mean) / data.feature_std)
+        stylometric = float(np.exp(-np.clip(z, 0, 5).mean()))
+        style = float(np.searchsorted(own, cosine, side="right") / len(own)) if len(own) else 0.0
+        out.append(StyleScore(0.5 * stylometric + 0.5 * style, stylometric, float(cosine), style))
+    return out

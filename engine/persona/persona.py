@@ -25,6 +25,7 @@ from engine.progress import CancelToken, ProgressCallback
 
 MIN_WORDS = 25
 MAX_WORDS = 300
+STYLE_BATCH = 64  # paragraphs per committed batch of style vectors
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class PersonaData:
         from engine.embeddings import embedder_id
 
         self.store, self.persona, self.embedder = store, persona, embedder
+        self.progress = progress
         self.fingerprint = fingerprint(store, persona)
         ids = folder_ids(store, persona)
         if not ids:
@@ -145,15 +147,23 @@ class PersonaData:
 
     @cached_property
     def style_embeddings(self) -> np.ndarray:
-        """Unit style vectors (style encoder) of the paragraphs, stored in the index once."""
+        """Unit style vectors (style encoder) of the paragraphs, stored in the index once.
+
+        The first call embeds the persona's paragraphs in committed batches (progress stage
+        "style"); later calls, and other processes, read them back from the index.
+        """
         from engine.embeddings import STYLE_EMBEDDER, embed, embedder_id
+        from engine.progress import report_progress
 
         model = embedder_id(STYLE_EMBEDDER)
         have, _ = self.store.embedding_matrix(model, self.ids)
         missing = np.setdiff1d(self.ids, have)
-        if len(missing):
-            texts = [self.texts[i] for i in np.searchsorted(self.ids, missing)]
-            self.store.add_embeddings(model, missing, embed(texts, name=STYLE_EMBEDDER))
+        for start in range(0, len(missing), STYLE_BATCH):
+            chunk = missing[start : start + STYLE_BATCH]
+            texts = [self.texts[i] for i in np.searchsorted(self.ids, chunk)]
+            self.store.add_embeddings(model, chunk, embed(texts, name=STYLE_EMBEDDER))
+            report_progress(self.progress, "style", start + len(chunk), len(missing),
+                            "paragraph")
         ids, matrix = self.store.embedding_matrix(model, self.ids)
         if len(ids) != len(self.ids):
             raise KillahError(f"persona {self.persona.name!r}: style vectors missing")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
 from desktop.candidates import CandidateModel, word_diff
 from tests.desktop.conftest import TIMEOUT_MS
+from tests.engine.test_style import persona_store  # noqa: F401 (a fixture)
 
 TEXT = "The rain had not stopped for three days. Nobody in the village remembered such weather."
 
@@ -86,3 +88,23 @@ def test_faithfulness_and_style_columns_appear_only_when_candidates_carry_them(q
     model.set_candidates(TEXT, [Candidate("A.", 8.0, style=0.42)])
     assert table.isColumnHidden(CandidateModel.COL_FAITHFUL)
     assert model.index(0, CandidateModel.COL_STYLE).data() == "42%"
+
+
+def test_the_like_you_column_is_filled_from_the_active_persona(tiny_lm, persona_store):
+    """With a persona active, each candidate carries its "sounds like you" score (the style
+    encoder and stylometry against the persona), the same as the persona panel's meter."""
+    from desktop.rephrase import RephraseJob
+    from engine.generate import SamplingOptions
+    from engine.style import Style
+
+    active = Style(persona="me", strength=0.0, exemplars=0).open(tiny_lm, store=persona_store)
+    ok, message, params = RephraseJob.prepare(lm=tiny_lm, text=TEXT, mode="rephrase", n=2,
+                                              options=SamplingOptions(max_tokens=12), style=active)
+    assert ok, message
+    candidates = RephraseJob(params).run()
+    assert candidates and all(c.style is not None and 0.0 <= c.style <= 1.0 for c in candidates)
+    assert [c.style for c in candidates] == [
+        pytest.approx(active.style_similarity(c.text), abs=1e-6) for c in candidates]
+    plain = RephraseJob.prepare(lm=tiny_lm, text=TEXT, mode="rephrase", n=1,
+                                options=SamplingOptions(max_tokens=12))[2]
+    assert all(c.style is None for c in RephraseJob(plain).run())

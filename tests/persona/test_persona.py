@@ -93,6 +93,28 @@ def test_style_similarity_prefers_the_persona_author(store, reference):
     assert np.mean(a) > np.mean(b)
 
 
+def test_style_vectors_are_stored_once_and_batched_scores_match_single_ones(store, reference):
+    from engine.embeddings import STYLE_EMBEDDER, embedder_id
+
+    events = []
+    data = PersonaData(store, list_personas(store)[0], progress=events.append)
+    assert data.style_embeddings.shape == (40, data.style_centroid.shape[0])
+    style_events = [e for e in events if e.stage == "style"]
+    assert style_events and style_events[-1].done == style_events[-1].total == 40
+    ids, stored = store.embedding_matrix(embedder_id(STYLE_EMBEDDER), data.ids)
+    assert len(ids) == 40 and np.allclose(stored, data.style_embeddings)
+    again = []
+    PersonaData(store, list_personas(store)[0], progress=again.append).style_embeddings
+    assert not [e for e in again if e.stage == "style"]  # read back, not embedded again
+
+    texts = _paragraphs(reference / "en" / "austen" / "persuasion.txt", 3, skip=30)
+    cond = PersonaConditioning.open("austen", store=store, strengths=PersonaStrengths(steering=0))
+    batched = cond.style_similarities(texts)
+    assert [b.score for b in batched] == pytest.approx(
+        [cond.style_similarity(t).score for t in texts], abs=1e-6)
+    assert cond.style_similarities([]) == []
+
+
 def test_steering_vectors_are_cached_and_recomputed_when_the_index_changes(store, corpus, tiny_lm, tmp_path):
     strengths = PersonaStrengths(exemplars=0, steering=1.5, layers=(1,))
     first = PersonaConditioning.open("austen", tiny_lm, strengths, store=store).transforms()[0]
