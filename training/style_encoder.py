@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="freeze the encoder and train only the head on pooled outputs (minutes)")
     p.add_argument("--head-triplets", type=int, default=800,
                    help="with --head-only: triplets taken from each source")
+    p.add_argument("--export", type=int, metavar="STEP",
+                   help="no training: write RUN_DIR's snapshot of STEP to --out (dev selection)")
     return p
 
 
@@ -123,11 +125,27 @@ def load_checkpoint(run_dir: Path, net: TunedEncoder, opt: optim.Optimizer) -> t
     return int(state["step"]), state["history"]
 
 
-def train(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, list]:
-    spec = TuneSpec(base=E5_SMALL, lora_rank=args.rank, lora_scale=args.scale, layers=args.layers,
+def lora_spec(args: argparse.Namespace) -> TuneSpec:
+    return TuneSpec(base=E5_SMALL, lora_rank=args.rank, lora_scale=args.scale, layers=args.layers,
                     head_dim=args.head_dim, normalize=True, max_tokens=args.max_tokens)
+
+
+def export_snapshot(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, list]:
+    """The weights RUN_DIR/snapshots kept at step --export, over a fresh base."""
+    path = args.run_dir / "snapshots" / f"step-{args.export:05d}.safetensors"
+    if not path.is_file():
+        raise SystemExit(f"style_encoder: no snapshot {path}")
+    net = TunedEncoder.create(lora_spec(args))
+    net.load_weights(list(mx.load(str(path)).items()), strict=False)
+    state = args.run_dir / "checkpoint" / "state.json"
+    history = json.loads(state.read_text())["history"] if state.is_file() else []
+    net.eval()
+    return net, args.export, [h for h in history if h[0] <= args.export]
+
+
+def train(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, list]:
     mx.random.seed(args.seed)
-    net = TunedEncoder.create(spec)
+    net = TunedEncoder.create(lora_spec(args))
     pools = triplet_pools(args.data, args.seed)
     log(json.dumps({k: len(v) for k, v in pools.items()}))
     schedule = optim.cosine_decay(args.lr, args.steps, end=args.lr * 0.1)
@@ -209,17 +227,17 @@ def train_head(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     style_data.require(args.data, "corpora")
-    fit = train_head if args.head_only else train
+    fit = export_snapshot if args.export else train_head if args.head_only else train
     net, step, history = fit(args, log=lambda m: print(m, file=sys.stderr, flush=True))
-    from training.style_eval import dev_report
+    from training.style_eval import dev_report, public
 
-    report = {} if args.no_eval else dev_report(args.data, net.encode)
+    report = {} if args.no_eval else public(dev_report(args.data, net.encode))
     meta = {"command": "python -m engine.runtime_exec -m training.style_encoder DATA_DIR "
                        + " ".join(a for a in (argv or sys.argv[1:])[1:]),
             "trained_on": "Bible versions (Genesis, Mark; not Ruth, Jonah, James), corpora "
                           "train authors (dev authors and held-out authors excluded)",
-            "steps": step, "planned_steps": args.steps,
-            "final_loss": float(np.mean([h[2] for h in history[-50:]])),
+            "steps": step, "planned_steps": args.steps, "exported_snapshot": bool(args.export),
+            "final_loss": float(np.mean([h[2] for h in history[-50:]])) if history else None,
             "dev": report}
     net.save(args.out, meta=meta)
     print(json.dumps(report, indent=2))

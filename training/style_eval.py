@@ -51,17 +51,27 @@ def bootstrap(stat: Callable[[np.ndarray], float], n: int, seed: int = 0) -> tup
 
 
 def pair_set(passages: list[style_data.Passage], n: int, seed: int = 0):
-    """Topic-matched AV pairs: (texts_a, texts_b, labels)."""
+    """Topic-matched AV pairs: (texts_a, texts_b, labels, anchor style labels)."""
     pairs = style_data.verification_pairs(passages, n, seed)
     labels = np.array([y for *_, y in pairs])
-    return [a.text for a, _, _ in pairs], [b.text for _, b, _ in pairs], labels
+    return ([a.text for a, _, _ in pairs], [b.text for _, b, _ in pairs], labels,
+            np.array([a.label for a, _, _ in pairs]))
 
 
-def av_scores(embed: Embed, a: list[str], b: list[str], labels: np.ndarray) -> dict:
+def av_scores(embed: Embed, a: list[str], b: list[str], labels: np.ndarray,
+              subset: np.ndarray | None = None) -> dict:
+    """AUC of the pairs' cosines; with `subset` (a boolean mask over the pairs), also the AUC
+    of those pairs alone (the pairs anchored on a held-out author)."""
     va, vb = embed(a), embed(b)
     scores = np.einsum("ij,ij->i", va, vb)
     lo, hi = bootstrap(lambda idx: auc(scores[idx], labels[idx]), len(labels))
-    return {"auc": auc(scores, labels), "ci": [lo, hi], "pairs": len(labels)}
+    out = {"auc": auc(scores, labels), "ci": [lo, hi], "pairs": len(labels),
+           "_scores": scores, "_labels": labels, "_subset": subset}
+    if subset is not None and subset.any():
+        s, y = scores[subset], labels[subset]
+        out["heldout"] = {"auc": auc(s, y), "ci": list(bootstrap(lambda i: auc(s[i], y[i]),
+                                                                 len(y))), "pairs": len(y)}
+    return out
 
 
 def stel_scores(embed: Embed, tasks: list[dict]) -> dict:
@@ -70,7 +80,33 @@ def stel_scores(embed: Embed, tasks: list[dict]) -> dict:
             "stel_ci": list(bootstrap(lambda idx: float(credit[idx].mean()), len(credit))),
             "stel_or_content": float(soc.mean()),
             "stel_or_content_ci": list(bootstrap(lambda idx: float(soc[idx].mean()), len(soc))),
-            "tasks": len(tasks)}
+            "tasks": len(tasks), "_stel": credit, "_soc": soc}
+
+
+def public(report: dict) -> dict:
+    """`report` without the per-item arrays (those keys start with '_')."""
+    return {k: public(v) if isinstance(v, dict) else v for k, v in report.items()
+            if not k.startswith("_")}
+
+
+def differences(ours: dict, base: dict) -> dict:
+    """Paired bootstrap of ours minus base on the same tasks and pairs: value and 95% CI."""
+    out = {}
+    for key in ("_stel", "_soc"):
+        a, b = ours["stel"][key], base["stel"][key]
+        out[key[1:]] = [float(a.mean() - b.mean()),
+                        list(bootstrap(lambda idx: float(a[idx].mean() - b[idx].mean()), len(a)))]
+    for lang in ("en", "ru"):
+        sa, sb, y = ours[f"av_{lang}"]["_scores"], base[f"av_{lang}"]["_scores"], \
+            ours[f"av_{lang}"]["_labels"]
+        out[f"av_{lang}"] = [auc(sa, y) - auc(sb, y), list(bootstrap(
+            lambda idx: auc(sa[idx], y[idx]) - auc(sb[idx], y[idx]), len(y)))]
+        held = ours[f"av_{lang}"]["_subset"]
+        if held is not None and held.any():
+            ha, hb, hy = sa[held], sb[held], y[held]
+            out[f"av_{lang}_heldout"] = [auc(ha, hy) - auc(hb, hy), list(bootstrap(
+                lambda idx: auc(ha[idx], hy[idx]) - auc(hb[idx], hy[idx]), len(hy)))]
+    return out
 
 
 def char_ngrams(fit_on: Sequence[str]) -> Embed:
@@ -96,8 +132,9 @@ def dev_report(data: Path, embed: Embed, final: bool = False, n_pairs: int = 400
     """STEL, STEL-or-Content and AV (EN, RU) for one embedding function."""
     out = {"stel": stel_scores(embed, stel.load_tasks())}
     for lang in ("en", "ru"):
-        a, b, y = pair_set(av_passages(data, lang, final), n_pairs)
-        out[f"av_{lang}"] = av_scores(embed, a, b, y)
+        a, b, y, anchors = pair_set(av_passages(data, lang, final), n_pairs)
+        held = [f"{lang}/{d.name}" for d in (data / "heldout" / lang).iterdir()] if final else []
+        out[f"av_{lang}"] = av_scores(embed, a, b, y, np.isin(anchors, held))
     return out
 
 
@@ -118,17 +155,39 @@ def systems(data: Path, final: bool) -> dict[str, Embed]:
     return out
 
 
-def table(results: dict) -> str:
-    def cell(v: float, ci: Sequence[float]) -> str:
-        return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+def cell(v: float, ci: Sequence[float]) -> str:
+    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
-    lines = ["| system | STEL | STEL-or-Content | AV AUC EN | AV AUC RU |", "|---|---|---|---|---|"]
+
+def difference_table(ours: str, results: dict) -> str:
+    keys = ["stel", "soc", "av_en", "av_ru"]
+    head = ["baseline", "STEL", "STEL-or-Content", "AV AUC EN", "AV AUC RU"]
+    if "av_en_heldout" in differences(results[ours], results[ours]):
+        keys += ["av_en_heldout", "av_ru_heldout"]
+        head += ["AV EN, held-out anchors", "AV RU, held-out anchors"]
+    lines = [f"{ours} minus each baseline (paired bootstrap, same tasks and pairs):", "",
+             "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for name, r in results.items():
+        if name != ours:
+            d = differences(results[ours], r)
+            lines.append(f"| {name} | " + " | ".join(cell(*d[k]) for k in keys) + " |")
+    return "\n".join(lines)
+
+
+def table(results: dict) -> str:
+    held = "heldout" in next(iter(results.values()))["av_en"]
+    head = ["system", "STEL", "STEL-or-Content", "AV AUC EN", "AV AUC RU"]
+    head += ["AV EN, held-out anchors", "AV RU, held-out anchors"] if held else []
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name, r in results.items():
         s = r["stel"]
-        lines.append(f"| {name} | {cell(s['stel'], s['stel_ci'])} | "
-                     f"{cell(s['stel_or_content'], s['stel_or_content_ci'])} | "
-                     f"{cell(r['av_en']['auc'], r['av_en']['ci'])} | "
-                     f"{cell(r['av_ru']['auc'], r['av_ru']['ci'])} |")
+        av = [r["av_en"], r["av_ru"]]
+        cells = [cell(s["stel"], s["stel_ci"]),
+                 cell(s["stel_or_content"], s["stel_or_content_ci"]),
+                 *(cell(v["auc"], v["ci"]) for v in av)]
+        if held:
+            cells += [cell(v["heldout"]["auc"], v["heldout"]["ci"]) for v in av]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -150,7 +209,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"evaluating {name}", file=sys.stderr, flush=True)
         results[name] = dev_report(args.data, embed, args.final, args.pairs)
-    print(json.dumps(results, indent=2) if args.json else table(results))
+    ours = "killah style encoder"
+    if args.json:
+        out = {name: public(r) for name, r in results.items()}
+        if ours in results:
+            out["differences"] = {name: differences(results[ours], r)
+                                  for name, r in results.items() if name != ours}
+        print(json.dumps(out, indent=2))
+    else:
+        print(table(results))
+        if ours in results and len(results) > 1:
+            print("\n" + difference_table(ours, results))
     return 0
 
 
