@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.jobs import Job
+from engine.encoders.style import unavailable as style_encoder_unavailable
 from engine.style import (
     MAX_ADAPTER_STRENGTH,
     MAX_EXEMPLARS,
@@ -227,7 +228,11 @@ class PersonaControl(QObject):
     def _on_style_changed(self) -> None:
         style = self.session.style
         self.view.show_choice(style)
-        self.view.show_status("active: " + style.describe())
+        status = "active: " + style.describe()
+        missing = style_encoder_unavailable() if style.persona else None
+        if missing:  # the meter still works, from stylometry alone
+            status += f" ('sounds like you' by stylometry only: {missing})"
+        self.view.show_status(status)
         self.view.show_similarity(0.0 if style.persona else None)
         self.score_paragraph()
 

@@ -38,6 +38,30 @@ def style_encoder(path: str | Path | None = None):
         return _cached[key]
 
 
+def unavailable(path: str | Path | None = None) -> str | None:
+    """Why the shipped style encoder cannot be used (one line), or None when it can.
+
+    A cheap check (the files and the format line; the weights are not loaded), so callers
+    can fall back to stylometry and say why before any work starts.
+    """
+    import json
+
+    from engine.encoders.tuning import FORMAT
+
+    path = Path(path or STYLE_ENCODER)
+    try:
+        info = json.loads((path / "encoder.json").read_text())
+    except FileNotFoundError:
+        return f"style encoder missing: {path}/encoder.json (reinstall Killah)"
+    except (OSError, ValueError) as e:
+        return f"style encoder unreadable: {path}/encoder.json: {e}"
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        return f"style encoder {path}: not a {FORMAT!r} folder"
+    if not (path / "weights.safetensors").is_file():
+        return f"style encoder missing: {path}/weights.safetensors (reinstall Killah)"
+    return None
+
+
 def version(path: str | Path | None = None) -> str:
     """A short hash of the shipped weights: stored vectors are keyed by it (engine.embeddings)."""
     import hashlib

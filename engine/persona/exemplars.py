@@ -78,7 +78,8 @@ def persona_embedding(data: PersonaData, context: str = "",
                       temperature: float = ATTENTION_TEMPERATURE) -> np.ndarray:
     """The persona's style vector, attended by the paragraphs' relevance to `context`."""
     query = _context_vector(data, context)
-    return _attend(data.embeddings, query, temperature, values=data.style_embeddings)
+    values = None if data.style_unavailable else data.style_embeddings  # else: content vectors
+    return _attend(data.embeddings, query, temperature, values=values)
 
 
 def _attend(keys: np.ndarray, query: np.ndarray, temperature: float,
@@ -96,6 +97,7 @@ class StyleScore:
     stylometric: float  # 0..1: exp(-mean |z|) of the text's features under the persona's
     embedding: float  # style-encoder cosine of the text to the persona's style centroid
     style: float  # 0..1: share of the persona's own paragraphs that are no closer than the text
+    note: str = ""  # why the style encoder's half is missing (then score = stylometric, nan)
 
 
 def style_similarity(text: str, data: PersonaData) -> StyleScore:
@@ -109,21 +111,29 @@ def style_similarities(texts: Sequence[str], data: PersonaData) -> list[StyleSco
     The style part is calibrated on the persona itself: a text's cosine to the style
     centroid is placed among the persona's own paragraphs' cosines (a percentile), so a
     text as close as a typical paragraph of the persona scores about 0.5 there. The texts
-    are embedded in one batch.
+    are embedded in one batch. Without the style encoder the score is the stylometric half
+    alone and `note` says why.
     """
     from engine.embeddings import STYLE_EMBEDDER, embed
     from engine.index.features import FEATURES, paragraph_features
 
     if not texts:
         return []
-    cosines = embed(list(texts), name=STYLE_EMBEDDER) @ data.style_centroid
-    own = np.sort(data.style_embeddings @ data.style_centroid)
+    note = data.style_unavailable or ""
+    if note:
+        cosines = np.full(len(texts), np.nan)
+    else:
+        cosines = embed(list(texts), name=STYLE_EMBEDDER) @ data.style_centroid
+        own = np.sort(data.style_embeddings @ data.style_centroid)
     out = []
     for text, cosine in zip(texts, cosines):
         feats = paragraph_features(text)
         vec = np.array([feats[n] for n in FEATURES])
         z = np.abs((vec - data.feature_mean) / data.feature_std)
         stylometric = float(np.exp(-np.clip(z, 0, 5).mean()))
+        if note:
+            out.append(StyleScore(stylometric, stylometric, float("nan"), float("nan"), note))
+            continue
         style = float(np.searchsorted(own, cosine, side="right") / len(own)) if len(own) else 0.0
         out.append(StyleScore(0.5 * stylometric + 0.5 * style, stylometric, float(cosine), style))
     return out

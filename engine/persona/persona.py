@@ -146,6 +146,17 @@ class PersonaData:
         self.embeddings = matrix  # same order: both sorted by paragraph id
 
     @cached_property
+    def style_unavailable(self) -> str | None:
+        """Why style vectors cannot be had (the style encoder is not installed), or None.
+
+        Without them, typicality and "sounds like you" fall back to stylometry alone and
+        the persona embedding to content vectors; callers show this line to say so.
+        """
+        from engine.encoders.style import unavailable
+
+        return unavailable()
+
+    @cached_property
     def style_embeddings(self) -> np.ndarray:
         """Unit style vectors (style encoder) of the paragraphs, stored in the index once.
 
@@ -193,9 +204,11 @@ class PersonaData:
 
         Half stylometric (closeness of its features to the persona's mean, in standard
         deviations), half the style encoder (cosine to the persona's style centroid); what
-        a paragraph is about does not enter.
+        a paragraph is about does not enter. Stylometric only without the style encoder.
         """
         z = np.abs((self.features - self.feature_mean) / self.feature_std).mean(axis=1)
+        if self.style_unavailable:
+            return _ranks(-z)
         return 0.5 * _ranks(-z) + 0.5 * _ranks(self.style_embeddings @ self.style_centroid)
 
 

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from engine.encoders import E5_SMALL, load
-from engine.encoders.style import style_encoder, style_similarity, style_vectors, version
+from engine.encoders.style import (
+    STYLE_ENCODER,
+    style_encoder,
+    style_similarity,
+    style_vectors,
+    unavailable,
+    version,
+)
 from engine.errors import KillahError
 
 BIBLE = json.loads((Path(__file__).with_name("data") / "bible_dev.json").read_text())["windows"]
@@ -76,3 +83,16 @@ def test_stel_cli_scores_a_task_file(tmp_path, capsys):
 def test_empty_text_is_refused():
     with pytest.raises(KillahError, match="non-empty"):
         style_similarity("  ", "text")
+
+
+def test_the_shipped_encoder_is_installed_and_a_broken_one_is_named_in_one_line(tmp_path):
+    assert unavailable() is None
+    meta = json.loads((STYLE_ENCODER / "encoder.json").read_text())["meta"]
+    assert meta["steps"] > 0 and "stand-in" not in meta  # trained weights, not a placeholder
+    assert unavailable(tmp_path).startswith("style encoder missing: ")
+    (tmp_path / "encoder.json").write_text("{not json", encoding="utf-8")
+    assert "unreadable" in unavailable(tmp_path)
+    (tmp_path / "encoder.json").write_text(json.dumps({"format": "other"}), encoding="utf-8")
+    assert "not a" in unavailable(tmp_path)
+    (tmp_path / "encoder.json").write_text((STYLE_ENCODER / "encoder.json").read_text())
+    assert "weights.safetensors" in unavailable(tmp_path) and "\n" not in unavailable(tmp_path)

@@ -149,3 +149,29 @@ def test_persona_cli_create_list_show(corpus, capsys, tmp_path):
     assert [p["name"] for p in json.loads(capsys.readouterr().out)] == ["mine"]
     assert main(["persona", "--db", db, "show", "nobody"]) == 1
     assert "no persona named 'nobody'" in capsys.readouterr().err
+
+
+def test_without_the_style_encoder_style_falls_back_to_stylometry_and_says_why(
+        store, reference, tmp_path, monkeypatch):
+    """No style-encoder weights installed: nothing fails; "sounds like you" and typicality are
+    the stylometric half alone, the persona embedding attends over content vectors, and one
+    line says why."""
+    import engine.encoders.style as style_module
+
+    monkeypatch.setattr(style_module, "STYLE_ENCODER", tmp_path / "no-style-encoder")
+    data = PersonaData(store, list_personas(store)[0])
+    assert data.style_unavailable.startswith("style encoder missing: ")
+    assert "\n" not in data.style_unavailable
+
+    texts = _paragraphs(reference / "en" / "austen" / "persuasion.txt", 2, skip=30)
+    cond = PersonaConditioning.open("austen", store=store, strengths=PersonaStrengths(steering=0))
+    for s in cond.style_similarities(texts):
+        assert s.note == data.style_unavailable
+        assert s.score == s.stylometric and 0.0 < s.score <= 1.0 and np.isnan(s.style)
+
+    z = np.abs((data.features - data.feature_mean) / data.feature_std).mean(axis=1)
+    assert np.argmax(data.typicality) == np.argmin(z)  # closest to the mean, by stylometry
+    attended = persona_embedding(data, data.texts[11])
+    assert attended.shape == data.centroid.shape  # content space, not style space
+    assert float(attended @ data.embeddings[11]) > float(data.centroid @ data.embeddings[11])
+    assert select_exemplars(data, data.texts[3][:200], k=2)

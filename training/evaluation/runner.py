@@ -22,6 +22,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from engine.encoders.style import unavailable
 from engine.errors import KillahError
 from engine.progress import ProgressCallback, report_progress
 from engine.text import GENERATION_HEADROOM, tokens_per_word, word_count
@@ -125,8 +126,13 @@ def evaluate_conditions(
     tic = time.perf_counter()
     report_progress(progress, "judge", message=f"judge over {len(cands)} authors")
     judge = train_judge(cands, judge_config, progress=progress)
-    report_progress(progress, "judge", message="style judge (style-encoder author centroids)")
-    style_judge = from_judge(judge)
+    style_judge = None
+    missing = unavailable()
+    if missing:  # the rows go without the second judge's column
+        report_progress(progress, "judge", message=f"no style-encoder judge: {missing}")
+    else:
+        report_progress(progress, "judge", message="style judge (style-encoder author centroids)")
+        style_judge = from_judge(judge)
     timings["judge"] = time.perf_counter() - tic
 
     split = split_works(target_dir, judge_config)
