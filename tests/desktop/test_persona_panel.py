@@ -169,6 +169,24 @@ def test_persona_steers_at_the_mapped_strength_and_scores_the_paragraph(qtbot, s
     qtbot.waitUntil(lambda: view.similarity not in ("unset", 0.0, None), timeout=TIMEOUT_MS)
     assert 0.0 < view.similarity <= 1.0
     assert session.settings.persona == "me" and session.settings.persona_exemplars == 2
+    assert "stylometry only" not in view.status  # the shipped style encoder is there
+
+
+def test_without_the_style_encoder_the_meter_runs_on_stylometry_and_says_so(
+        qtbot, session, persona, tmp_path, monkeypatch):
+    import engine.encoders.style as style_module
+
+    monkeypatch.setattr(style_module, "STYLE_ENCODER", tmp_path / "absent")
+    view = StandInView()
+    control = PersonaControl(view, session)
+    control.refresh()
+    view.persona = "me"
+    with qtbot.waitSignal(session.style_changed, timeout=TIMEOUT_MS):
+        control.activate()
+    assert view.status.startswith("active: ")
+    assert "('sounds like you' by stylometry only: style encoder missing: " in view.status
+    qtbot.waitUntil(lambda: view.similarity not in ("unset", 0.0, None), timeout=TIMEOUT_MS)
+    assert 0.0 < view.similarity <= 1.0
 
 
 def test_the_recorded_style_is_reopened_when_the_model_loads(qtbot, tiny_model_dir,
