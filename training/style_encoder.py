@@ -105,14 +105,15 @@ def contrastive_loss(v: mx.array, labels: np.ndarray, temperature: float) -> mx.
 
 
 def save_checkpoint(run_dir: Path, net: TunedEncoder, opt: optim.Optimizer, step: int,
-                    history: list) -> None:
+                    history: list, command: str = "") -> None:
     from engine.atomic import staging_dir
 
     with staging_dir(run_dir / "checkpoint") as tmp:
         mx.save_safetensors(str(tmp / "weights.safetensors"), net.changed_weights())
         mx.save_safetensors(str(tmp / "optimizer.safetensors"),
                             dict(tree_flatten(opt.state)))
-        (tmp / "state.json").write_text(json.dumps({"step": step, "history": history}))
+        (tmp / "state.json").write_text(json.dumps({"step": step, "history": history,
+                                                    "command": command}))
 
 
 def load_checkpoint(run_dir: Path, net: TunedEncoder, opt: optim.Optimizer) -> tuple[int, list]:
@@ -174,13 +175,13 @@ def train(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, list]
                 f"(mean of last {len(recent)}: {np.mean(recent):.3f}) "
                 f"{(time.monotonic() - start) / 60:.1f} min")
         if step % args.save_every == 0 or step == args.steps:
-            save_checkpoint(args.run_dir, net, opt, step, history)
+            save_checkpoint(args.run_dir, net, opt, step, history, getattr(args, "command", ""))
         if args.snapshot_every and step % args.snapshot_every == 0:
             snap = args.run_dir / "snapshots"
             snap.mkdir(parents=True, exist_ok=True)
             mx.save_safetensors(str(snap / f"step-{step:05d}.safetensors"), net.changed_weights())
         if (time.monotonic() - start) / 60 > args.minutes:
-            save_checkpoint(args.run_dir, net, opt, step, history)
+            save_checkpoint(args.run_dir, net, opt, step, history, getattr(args, "command", ""))
             log(f"stopped at step {step} after {args.minutes} min; rerun to continue")
             break
     net.eval()
@@ -227,16 +228,24 @@ def train_head(args: argparse.Namespace, log=print) -> tuple[TunedEncoder, int, 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     style_data.require(args.data, "corpora")
+    names = {str(args.data): "DATA_DIR", str(args.run_dir): "RUN_DIR", str(args.out): "OUT"}
+    args.command = "python -m engine.runtime_exec -m training.style_encoder " + " ".join(
+        names.get(a, a) for a in (sys.argv[1:] if argv is None else argv))  # no machine paths
     fit = export_snapshot if args.export else train_head if args.head_only else train
     net, step, history = fit(args, log=lambda m: print(m, file=sys.stderr, flush=True))
     from training.style_eval import dev_report, public
 
     report = {} if args.no_eval else public(dev_report(args.data, net.encode))
-    meta = {"command": "python -m engine.runtime_exec -m training.style_encoder DATA_DIR "
-                       + " ".join(a for a in (argv or sys.argv[1:])[1:]),
+    command = args.command
+    if args.export:  # the options of the run that made the snapshot are in its checkpoint
+        state = args.run_dir / "checkpoint" / "state.json"
+        trained = json.loads(state.read_text()).get("command") if state.is_file() else None
+        command = f"{trained or '(the run in RUN_DIR)'}; then {command}"
+    meta = {"command": command,
             "trained_on": "Bible versions (Genesis, Mark; not Ruth, Jonah, James), corpora "
                           "train authors (dev authors and held-out authors excluded)",
-            "steps": step, "planned_steps": args.steps, "exported_snapshot": bool(args.export),
+            "steps": step, "planned_steps": None if args.export else args.steps,
+            "exported_snapshot": bool(args.export),
             "final_loss": float(np.mean([h[2] for h in history[-50:]])) if history else None,
             "dev": report}
     net.save(args.out, meta=meta)
