@@ -39,10 +39,12 @@ def style_encoder(path: str | Path | None = None):
 
 
 def unavailable(path: str | Path | None = None) -> str | None:
-    """Why the shipped style encoder cannot be used (one line), or None when it can.
+    """Why the product cannot rely on the style encoder (one line), or None when it can.
 
-    A cheap check (the files and the format line; the weights are not loaded), so callers
-    can fall back to stylometry and say why before any work starts.
+    A cheap check (the files, the format line and the metadata; the weights are not loaded),
+    so callers can fall back to stylometry and say why before any work starts. Weights whose
+    metadata says `"product": false` (they did not beat the baselines; the reason is in
+    `"product_note"`) still serve `killah style ...` but not the product's meters.
     """
     import json
 
@@ -59,6 +61,9 @@ def unavailable(path: str | Path | None = None) -> str | None:
         return f"style encoder {path}: not a {FORMAT!r} folder"
     if not (path / "weights.safetensors").is_file():
         return f"style encoder missing: {path}/weights.safetensors (reinstall Killah)"
+    meta = info.get("meta") or {}
+    if meta.get("product") is False:
+        return "style encoder not used: " + str(meta.get("product_note") or "not validated")
     return None
 
 

@@ -88,9 +88,12 @@ def test_empty_text_is_refused():
 
 
 def test_the_shipped_encoder_is_installed_and_a_broken_one_is_named_in_one_line(tmp_path):
-    assert unavailable() is None
     meta = json.loads((STYLE_ENCODER / "encoder.json").read_text())["meta"]
     assert meta["steps"] > 0 and "stand-in" not in meta  # trained weights, not a placeholder
+    if meta.get("product") is False:  # shipped for `killah style`, kept out of the meters
+        assert unavailable() == f"style encoder not used: {meta['product_note']}"
+    else:
+        assert unavailable() is None
     assert unavailable(tmp_path).startswith("style encoder missing: ")
     (tmp_path / "encoder.json").write_text("{not json", encoding="utf-8")
     assert "unreadable" in unavailable(tmp_path)
@@ -98,3 +101,26 @@ def test_the_shipped_encoder_is_installed_and_a_broken_one_is_named_in_one_line(
     assert "not a" in unavailable(tmp_path)
     (tmp_path / "encoder.json").write_text((STYLE_ENCODER / "encoder.json").read_text())
     assert "weights.safetensors" in unavailable(tmp_path) and "\n" not in unavailable(tmp_path)
+
+
+def test_the_second_judge_scores_passages_with_the_shipped_encoder():
+    """killah eval style's style-encoder column: author centroids of style vectors (the real
+    weights), one 0/1 per passage; the metric is there exactly when a judge is given."""
+    from training.evaluation.metrics import passage_metrics
+    from training.evaluation.style_judge import fit_style_judge
+
+    ref = Path(__file__).resolve().parents[2] / "resources" / "reference" / "en"
+
+    def paragraphs(author: str, n: int) -> list[str]:
+        text = sorted((ref / author).glob("*.txt"))[0].read_text(encoding="utf-8")
+        blocks = [" ".join(b.split()) for b in text.split("\n\n")]
+        return [b for b in blocks if 40 <= len(b.split()) <= 150][:n]
+
+    train = {a: paragraphs(a, 6) for a in ("austen", "melville", "poe")}
+    judge = fit_style_judge(train)
+    np.testing.assert_allclose(np.linalg.norm(judge.centroids, axis=1), 1.0, atol=1e-5)
+    texts = paragraphs("austen", 9)[6:]
+    out = passage_metrics(texts, style_judge=judge, target="austen")
+    assert out["style_attribution_top1"].shape == (3,)
+    assert set(out["style_attribution_top1"].tolist()) <= {0.0, 1.0}
+    assert "style_attribution_top1" not in passage_metrics(texts, target="austen")

@@ -72,12 +72,38 @@ def test_conditioning_formats_exemplars_through_the_tasks_module(store):
     assert cond.with_strengths(exemplars=0).exemplars("anything") == []
 
 
-def test_persona_embedding_is_the_style_of_the_paragraphs_relevant_to_the_context(store):
+@pytest.fixture
+def style_on(tmp_path, monkeypatch):
+    """The shipped style-encoder weights, marked fit for the product (whatever the shipped
+    metadata says), so the style paths run on the real encoder."""
+    import shutil
+
+    import engine.encoders.style as style_module
+
+    folder = tmp_path / "style-encoder"
+    shutil.copytree(style_module.STYLE_ENCODER, folder)
+    info = json.loads((folder / "encoder.json").read_text())
+    info["meta"]["product"] = True
+    (folder / "encoder.json").write_text(json.dumps(info))
+    monkeypatch.setattr(style_module, "STYLE_ENCODER", folder)
+    return folder
+
+
+def test_persona_embedding_attends_by_content_and_aggregates_style_vectors(store, style_on):
+    from engine.embeddings import embed
+    from engine.index.ingest import EMBED_MAX_TOKENS
+    from engine.persona.exemplars import ATTENTION_TEMPERATURE
+
     data = PersonaData(store, list_personas(store)[0])
-    target = data.style_embeddings[11]  # the style vector of the paragraph the context is
-    attended = persona_embedding(data, data.texts[11])
+    assert data.style_unavailable is None
+    context = data.texts[11]
+    attended = persona_embedding(data, context)
+    query = embed([context], name=data.embedder, max_tokens=EMBED_MAX_TOKENS)[0]
+    logits = data.embeddings @ query / ATTENTION_TEMPERATURE
+    weights = np.exp(logits - logits.max())
+    expected = (weights / weights.sum()) @ data.style_embeddings
+    np.testing.assert_allclose(attended, expected / np.linalg.norm(expected), atol=1e-5)
     assert attended.shape == data.style_centroid.shape
-    assert float(attended @ target) > float(data.style_centroid @ target)
     assert abs(float(np.linalg.norm(attended)) - 1.0) < 1e-5
     np.testing.assert_allclose(persona_embedding(data, ""), persona_embedding(data, "  "))
 
@@ -93,7 +119,8 @@ def test_style_similarity_prefers_the_persona_author(store, reference):
     assert np.mean(a) > np.mean(b)
 
 
-def test_style_vectors_are_stored_once_and_batched_scores_match_single_ones(store, reference):
+def test_style_vectors_are_stored_once_and_batched_scores_match_single_ones(store, reference,
+                                                                           style_on):
     from engine.embeddings import STYLE_EMBEDDER, embedder_id
 
     events = []
