@@ -90,7 +90,7 @@ def test_faithfulness_and_style_columns_appear_only_when_candidates_carry_them(q
     assert model.index(0, CandidateModel.COL_STYLE).data() == "42%"
 
 
-def test_the_like_you_column_is_filled_from_the_active_persona(tiny_lm, persona_store):
+def test_the_like_you_column_is_filled_from_the_active_persona(tiny_lm, persona_store):  # noqa: F811
     """With a persona active, each candidate carries its "sounds like you" score (the style
     encoder and stylometry against the persona), the same as the persona panel's meter."""
     from desktop.rephrase import RephraseJob
