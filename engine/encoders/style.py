@@ -95,9 +95,19 @@ def style_similarity(a: str, b: str) -> float:
     return float(va @ vb)
 
 
+def _warn_if_unvalidated() -> None:
+    """The commands always run the shipped encoder; say so when the product does not trust it."""
+    import sys
+
+    why = unavailable()
+    if why:
+        print(f"killah style: warning: {why}", file=sys.stderr)
+
+
 def _similarity(args: argparse.Namespace) -> int:
     from engine.clikit import emit, read_input
 
+    _warn_if_unvalidated()
     a, b = read_input(args.file_a, "FILE_A"), read_input(args.file_b, "FILE_B")
     emit(args, {"similarity": round(style_similarity(a, b), 6)},
          lambda d: f"style similarity: {d['similarity']:.3f}")
@@ -108,6 +118,7 @@ def _stel(args: argparse.Namespace) -> int:
     from engine.clikit import emit
     from engine.encoders import stel
 
+    _warn_if_unvalidated()
     result = stel.scores(style_vectors, stel.load_tasks(args.tasks))
 
     def human(r: dict) -> str:
