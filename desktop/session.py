@@ -94,6 +94,32 @@ class OpenStyleJob(Job):
                                          cancel=self.token)
 
 
+class CalibrateJob(Job):
+    """Calibrate the active persona's steering (engine.persona.calibrate) in the background.
+
+    On the "train" queue, so typing suggestions are not held up for minutes: each generation
+    call takes the model's lock in turn. Its result (cached in the index) applies when the
+    style is opened again, which Session does when the job ends.
+    """
+
+    resource = "train"
+    title = "calibrating the persona"
+
+    @classmethod
+    def prepare(cls, active: ActiveStyle | None = None) -> tuple[bool, str, dict]:
+        persona = active.persona if active is not None else None
+        if persona is None or active.style.steering == 0:
+            return False, "no steered persona", {}
+        if persona.calibration() is not None:
+            return False, "already calibrated", {}
+        if not persona.calibration_indices():
+            return False, "too few paragraphs to calibrate", {}
+        return True, "", {"persona": persona, "style": active.style}
+
+    def run(self) -> Any:
+        return self.params["persona"].calibrate(progress=self.progress.emit, cancel=self.token)
+
+
 class Session(QObject):
     model_loading = Signal(str)  # a progress message
     model_ready = Signal(object)
@@ -114,6 +140,7 @@ class Session(QObject):
         self.lm: Any = None
         self.load_job: ModelLoadJob | None = None
         self.style_job: OpenStyleJob | None = None
+        self.calibrate_job: CalibrateJob | None = None
         self.first_time = False
         self.style = Style()
         self._active = ActiveStyle(self.style)
@@ -188,6 +215,27 @@ class Session(QObject):
         self.settings.record_style(active.style)
         self.save_settings()
         self.style_changed.emit()
+        self._calibrate(active)
+
+    def _calibrate(self, active: ActiveStyle) -> None:
+        """A persona steered without a calibration of its own gets one in the background; the
+        style is then reopened with it."""
+        if self.calibrate_job is not None:
+            self.calibrate_job.cancel()
+            self.calibrate_job = None
+        ok, _message, params = CalibrateJob.prepare(active)
+        if not ok:
+            return
+        job = CalibrateJob(params)
+        job.progress.connect(self._on_style_progress)
+        job.result.connect(self._on_calibrated)
+        self.calibrate_job = job
+        self.jobs.submit(job)
+
+    def _on_calibrated(self, _calibration) -> None:
+        job, self.calibrate_job = self.calibrate_job, None
+        if job is not None and self.sender() is job and job.params["style"] == self.style:
+            self.set_style(self.style)
 
     def _on_style_failed(self, message: str) -> None:
         if self.sender() is self.style_job:

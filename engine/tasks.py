@@ -32,10 +32,25 @@ RESTYLE_TEMPLATE = (
     "emulating the style and voice of {author}\n\n{description}\n\n"
 )
 
-# Exemplars from the user's own documents go first, each in the same frame.
+# Exemplars from the user's own documents go first, each in the same frame: an HTML block
+# quotation. Gemma's tokenizer has <blockquote> and </blockquote> as single tokens, which the
+# generator never samples (engine.generate.vocab: added markup tokens), so the model cannot
+# copy the frame: with "* * *" separators it opened most passages with one, or started another
+# "exemplar" halfway (docs/persona.md, "The exemplar frame"). For a tokenizer without them
+# they are stop strings (FRAME_STOPS): writing one ends the generation.
+# Their budget: at most EXEMPLAR_MAX_WORDS words each and EXEMPLAR_BUDGET_WORDS in all (the
+# default three exemplars of full length; more exemplars must be shorter), about 730 tokens:
+# the 270M base follows a short preface better than a long one, and the CPU prefills it in
+# about a second.
+EXEMPLAR_MAX_WORDS = 180
+EXEMPLAR_BUDGET_WORDS = 540
 EXEMPLAR_HEADER = "Passages in the same voice:\n\n"
-EXEMPLAR_TEMPLATE = "* * *\n{text}\n\n"
-EXEMPLAR_FOOTER = "* * *\n"
+EXEMPLAR_TEMPLATE = "<blockquote>{text}</blockquote>\n\n"
+FRAME_STOPS = ("<blockquote>", "</blockquote>")
+# Words of the frames the model must never write back ("her 189 word excerpt").
+FRAME_PHRASES = ("in the same voice", "passages in the same")
+RESTYLE_PHRASES = ("word excerpt", "words excerpt", "excerpt about", "content below",
+                   "emulating the style", "style and voice", "tone and voice")
 
 # Rephrasing with a base model needs a frame the model can pattern-match. The
 # two worked examples are plain and neutral so they do not pull the style.
@@ -148,6 +163,7 @@ class Prompt:
     text: str
     stop: tuple[str, ...] = ()
     task: str = "continue"
+    avoid: tuple[str, ...] = ()  # phrases the generation never writes (exemplar names, frame)
     meta: dict = field(default_factory=dict, compare=False)
 
 
@@ -155,8 +171,56 @@ def exemplar_block(exemplars: Sequence[str]) -> str:
     """The fixed frame in which persona exemplars precede any task prompt."""
     if not exemplars:
         return ""
-    body = "".join(EXEMPLAR_TEMPLATE.format(text=e.strip()) for e in exemplars)
-    return EXEMPLAR_HEADER + body + EXEMPLAR_FOOTER
+    return EXEMPLAR_HEADER + "".join(EXEMPLAR_TEMPLATE.format(text=e.strip()) for e in exemplars)
+
+
+def framed(body: str, task: str, exemplars: Sequence[str] = (), memory: str = "",
+           request: str = "", stop: Sequence[str] = (), avoid: Sequence[str] = ()) -> Prompt:
+    """`body` after the preamble (exemplars, memory). With exemplars, the frame's markers end
+    the generation (the model is starting another exemplar) and it never writes the frame's
+    words or a name from the exemplars that the `request` does not use (exemplar_avoid)."""
+    if exemplars:
+        stop, avoid = (*stop, *FRAME_STOPS), (*avoid, *exemplar_avoid(exemplars, request))
+    return Prompt(preamble(exemplars, memory) + body, stop=tuple(stop), task=task,
+                  avoid=tuple(dict.fromkeys(avoid)))
+
+
+NAME_ENDINGS_RU = ("ого", "его", "ому", "ему", "ими", "ыми", "ой", "ей", "ом", "ем", "ий", "ый",
+                   "их", "ых", "ым", "им", "ов", "ев", "ая", "ую", "ах", "ях", "ам", "ям", "а",
+                   "я", "у", "ю", "е", "ы", "и", "о", "ь")
+
+
+def _ru_stem(name: str) -> str:
+    """A Russian name without its case ending (at least three letters kept)."""
+    low = name.lower()
+    for end in NAME_ENDINGS_RU:
+        if low.endswith(end) and len(name) - len(end) >= 3:
+            return name[: len(name) - len(end)]
+    return name
+
+
+def exemplar_avoid(exemplars: Sequence[str], request: str) -> tuple[str, ...]:
+    """What the model must not write after these exemplars: the frame's own phrases and the
+    exemplars' proper names that the request does not use."""
+    if not exemplars:
+        return ()
+    from engine.quality.facts import common_words, name_forms
+    from engine.text import words
+
+    lang = detect_lang(" ".join(exemplars))
+    asked = set(words(request))
+    common = common_words(lang)
+    out: set[str] = set()
+    for name in set().union(*(name_forms(ex, lang) for ex in exemplars)):
+        forms = {name}
+        if lang == "ru":  # Russian names decline: Анна, Анну, Анной; Вронский, Вронского
+            stem = _ru_stem(name)
+            if any(w.startswith(stem.lower()) for w in asked):
+                continue
+            forms |= {stem + end for end in ("", *NAME_ENDINGS_RU)}
+        out |= {f for f in forms if (low := f.lower().replace("’", "'")) not in common
+                and low not in asked}
+    return (*sorted(out), *FRAME_PHRASES)
 
 
 def memory_seen(note: str) -> str:
@@ -183,7 +247,7 @@ def preamble(exemplars: Sequence[str] = (), memory: str = "") -> str:
 
 def continue_prompt(context: str, exemplars: Sequence[str] = (), memory: str = "") -> Prompt:
     """Continue the user's text from where it ends."""
-    return Prompt(preamble(exemplars, memory) + context, stop=(), task="continue")
+    return framed(context, "continue", exemplars, memory, request=context)
 
 
 def rephrase_prompt(text: str, exemplars: Sequence[str] = (), memory: str = "",
@@ -197,7 +261,7 @@ def rephrase_prompt(text: str, exemplars: Sequence[str] = (), memory: str = "",
                          f"choose one of {', '.join(sorted({m for m, _ in REWRITE_SHOTS}))}")
     shots = "".join(REPHRASE_TEMPLATE.format(text=a) + b + "\n\n" for a, b in pairs)
     body = shots + REPHRASE_TEMPLATE.format(text=" ".join(text.split()))
-    return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task=mode)
+    return framed(body, mode, exemplars, memory, request=text, stop=("\n",))
 
 
 def restyle_prompt(
@@ -218,7 +282,8 @@ def restyle_prompt(
     """
     described = perturb_input(description.strip(), perturbation, key=key)
     text = RESTYLE_TEMPLATE.format(word_count=int(word_count), author=author, description=described)
-    return Prompt(preamble(exemplars, memory) + text, stop=(), task="restyle")
+    return framed(text, "restyle", exemplars, memory, request=description,
+                  avoid=RESTYLE_PHRASES)
 
 
 def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),
@@ -250,7 +315,7 @@ def task_prompt(mode: str, text: str, exemplars: Sequence[str] = (), memory: str
         raise ValueError(f"no task frame for {mode!r}: "
                          f"choose one of {', '.join(TASK_INSTRUCTIONS)}")
     body = TASK_TEMPLATE.format(instruction=TASK_INSTRUCTIONS[mode], text=" ".join(text.split()))
-    return Prompt(preamble(exemplars, memory) + body, stop=("\n",), task=mode)
+    return framed(body, mode, exemplars, memory, request=text, stop=("\n",))
 
 
 def task_example(mode: str, source: str, target: str) -> dict:
@@ -264,7 +329,7 @@ def task_example(mode: str, source: str, target: str) -> dict:
 def story_prompt(premise: str, title: str = "", exemplars: Sequence[str] = (),
                  memory: str = "") -> Prompt:
     text = STORY_TEMPLATE.format(title=title.strip() or "A Story", premise=premise.strip())
-    return Prompt(preamble(exemplars, memory) + text, stop=(), task="story")
+    return framed(text, "story", exemplars, memory, request=f"{title} {premise}")
 
 
 def training_example(description: str, author: str, original: str) -> dict:

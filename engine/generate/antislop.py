@@ -82,6 +82,13 @@ class PhraseList:
         except (OSError, ValueError, TypeError) as e:
             raise KillahError(f"cannot read the antislop list {path}: {e}") from e
 
+    def union(self, other: PhraseList) -> PhraseList:
+        """Both lists; a phrase in both keeps the smaller factor."""
+        factors = dict(self.factors)
+        for p, f in other.factors.items():
+            factors[p] = min(factors.get(p, 1.0), f)
+        return PhraseList(factors)
+
     @property
     def max_len(self) -> int:
         return self.lengths[0] if self.lengths else 0

@@ -31,6 +31,7 @@ class Encoded:
     ids: list[int]
     stop: tuple[str, ...] = ()
     heal: str = ""  # text dropped from the prompt's end; the generation must begin with it
+    avoid: tuple[str, ...] = ()  # phrases never to write (Prompt.avoid): antislop at factor 0
 
 
 def encode(lm, prompt: str | Sequence[int] | Prompt) -> tuple[list[int], tuple[str, ...]]:
@@ -60,6 +61,7 @@ def prepare(lm, prompt: str | Sequence[int] | Prompt, max_tokens: int,
     if overflow not in OVERFLOW:
         raise ValueError(f"overflow must be one of {OVERFLOW}, got {overflow!r}")
     ids, stop = encode(lm, prompt)
+    avoid = tuple(prompt.avoid) if isinstance(prompt, Prompt) else ()
     if not ids:
         raise ValueError("the prompt is empty")
     heal = ""
@@ -85,7 +87,7 @@ def prepare(lm, prompt: str | Sequence[int] | Prompt, max_tokens: int,
             )
         head = ids[:1] if ids[0] == getattr(lm.tokenizer, "bos_token_id", None) else []
         ids = head + ids[len(ids) - (limit - max_tokens - len(head)):]
-    return Encoded(ids, stop, heal)
+    return Encoded(ids, stop, heal, avoid)
 
 
 def context_length(lm) -> int | None:

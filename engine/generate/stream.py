@@ -25,10 +25,13 @@ from engine.tasks import Prompt
 
 def new_sequence(lm, prompt: Encoded, options: SamplingOptions,
                  antislop: PhraseList | None = None) -> Seq:
-    """A Sequence for `prompt`, with an antislop guard when asked for (by the options or
-    an explicit phrase list)."""
+    """A Sequence for `prompt`, with an antislop guard when asked for (by the options, an
+    explicit phrase list, or the prompt's own phrases to avoid, which are never written)."""
     guard = None
     phrases = antislop or (default_phrases() if options.antislop else None)
+    if prompt.avoid:
+        never = PhraseList.from_pairs((p, 0.0) for p in prompt.avoid)
+        phrases = never if phrases is None else phrases.union(never)
     if phrases is not None and phrases.factors:
         guard = SlopGuard(phrases, lm.tokenizer, len(prompt.ids),
                           max_rewinds=max(8, options.max_tokens // 4))

@@ -7,6 +7,7 @@
     generate(lm, prompt, opts, transforms=cond.transforms())
 """
 
+from engine.persona.calibrate import Calibration
 from engine.persona.conditioning import PersonaConditioning, PersonaStrengths
 from engine.persona.exemplars import (
     StyleScore,
@@ -29,7 +30,7 @@ from engine.persona.persona import (
 from engine.persona.steering import SteeringTransform, decoder_layers, mean_hidden_states, steering_vectors
 
 __all__ = [
-    "Persona", "PersonaConditioning", "PersonaData", "PersonaStrengths", "SteeringTransform",
+    "Calibration", "Persona", "PersonaConditioning", "PersonaData", "PersonaStrengths", "SteeringTransform",
     "StyleScore", "build_persona_from_folder", "create_persona", "decoder_layers", "delete_persona",
     "get_persona", "list_personas", "mean_hidden_states", "mmr", "neutral_paragraphs",
     "persona_embedding", "reference_paragraphs", "select_exemplars", "steering_vectors",

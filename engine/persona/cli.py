@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli import add_model_options
 from engine.clikit import add_output_options, emit, progress_bar
 from engine.index.ingest import sync
 from engine.index.store import IndexStore
@@ -27,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="a persona's folders, documents and style profile")
     show.add_argument("name", help="the persona's name")
     add_output_options(show)
+    cal = sub.add_parser("calibrate", help="choose the persona's steering layer and strength "
+                         "from its own held-out paragraphs (minutes on a CPU; cached)")
+    cal.add_argument("name", help="the persona's name")
+    cal.add_argument("--exemplars", type=int, default=3,
+                     help="exemplars in the calibration prompts, as the app uses them (default: 3)")
+    cal.add_argument("--force", action="store_true", help="recalibrate even if one is cached")
+    add_model_options(cal)
+    add_output_options(cal)
     return parser
 
 
@@ -49,14 +58,35 @@ def main(argv: list[str]) -> int:
                  or "no personas")
         elif args.command == "show":
             emit(args, describe(store, args.name), human=_human_show)
+        elif args.command == "calibrate":
+            emit(args, calibrate(store, args), human=lambda d: d["summary"])
     return 0
 
 
+def calibrate(store: IndexStore, args) -> dict:
+    from dataclasses import asdict
+
+    from engine.cli import load_from_args
+    from engine.persona.conditioning import PersonaConditioning, PersonaStrengths
+
+    get_persona(store, args.name)  # an unknown name fails before the model loads
+    lm = load_from_args(args)
+    cond = PersonaConditioning.open(args.name, lm, PersonaStrengths(exemplars=args.exemplars),
+                                    store=store)
+    bar = progress_bar(None, "calibrating", unit="setting")
+    try:
+        result = cond.calibrate(progress=lambda p: _update(bar, p), force=args.force)
+    finally:
+        bar.close()
+    return {"persona": args.name, "summary": f"{args.name}: {result.describe()}",
+            **asdict(result)}
+
+
 def _update(bar, p) -> None:
-    if p.stage in ("read", "embed"):
+    if p.stage in ("read", "embed", "calibrate"):
         bar.total = p.total
         bar.n = p.done
-        bar.set_description("reading" if p.stage == "read" else "embedding")
+        bar.set_description({"read": "reading", "embed": "embedding"}.get(p.stage, p.message))
         bar.refresh()
 
 

@@ -15,13 +15,14 @@ so that writing about the persona's topics in another voice does not score high.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.index.ingest import EMBED_MAX_TOKENS
 from engine.persona.persona import PersonaData
+from engine.tasks import EXEMPLAR_BUDGET_WORDS, EXEMPLAR_MAX_WORDS
 from engine.text import word_count
 
 RELEVANCE_WEIGHT = 0.6  # score = w * relevance + (1 - w) * typicality
@@ -56,8 +57,12 @@ def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float = MMR_LAMBDA
 
 
 def select_exemplars(data: PersonaData, context: str, k: int = 3,
-                     max_words: int = 180) -> list[str]:
-    """The k paragraphs most relevant to `context` and most characteristic of the persona."""
+                     max_words: int = EXEMPLAR_MAX_WORDS, budget: int = EXEMPLAR_BUDGET_WORDS,
+                     exclude: Collection[int] = ()) -> list[str]:
+    """Up to k paragraphs most relevant to `context` and most characteristic of the persona,
+    together at most `budget` words (engine.tasks' exemplar budget), each at most `max_words`;
+    paragraph ids in `exclude` (calibration's held-out ones) and paragraphs the context
+    already holds are never chosen."""
     if k <= 0:
         return []
     query = _context_vector(data, context)
@@ -66,12 +71,21 @@ def select_exemplars(data: PersonaData, context: str, k: int = 3,
     relevance = (relevance - relevance.min()) / span
     score = RELEVANCE_WEIGHT * relevance + (1 - RELEVANCE_WEIGHT) * data.typicality
     words = np.array([word_count(t) for t in data.texts])
-    score = np.where(words <= max_words, score, -np.inf)
+    context_norm = " ".join(context.split())
+    usable = (words <= max_words) & ~np.isin(data.ids, np.fromiter(exclude, dtype=np.int64))
+    usable &= np.array([" ".join(t.split()) not in context_norm for t in data.texts])
+    score = np.where(usable, score, -np.inf)
     pool = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
     pool = pool[np.isfinite(score[pool])]
-    picked = mmr(score[pool], data.embeddings[pool], k)
-    context_norm = " ".join(context.split())
-    return [data.texts[pool[i]] for i in picked if data.texts[pool[i]] not in context_norm]
+    order = mmr(score[pool], data.embeddings[pool], len(pool))
+    chosen, used = [], 0
+    for i in order:  # MMR order; one that would overrun the budget is skipped
+        if used + words[pool[i]] <= budget:
+            chosen.append(data.texts[pool[i]])
+            used += words[pool[i]]
+        if len(chosen) == k:
+            break
+    return chosen
 
 
 def persona_embedding(data: PersonaData, context: str = "",

@@ -201,6 +201,11 @@ def names(text: str, lang: str, initial: bool = True) -> set[str]:
     `initial=False` skips every sentence-initial word (used for what a candidate adds,
     where a capitalised opener is usually an ordinary word).
     """
+    return {_stem(word, lang) for word in name_forms(text, lang, initial)}
+
+
+def name_forms(text: str, lang: str, initial: bool = True) -> set[str]:
+    """The capitalised words `names` counts, as written ("Darcy's" as "Darcy")."""
     out = set()
     for m in _WORD.finditer(text):
         word = m.group(0)
@@ -212,7 +217,7 @@ def names(text: str, lang: str, initial: bool = True) -> set[str]:
         at_start = bool(_SENTENCE_START.search(text[: m.start()]))
         if at_start and (not initial or low in common_words(lang) or low in NEGATIONS[lang]):
             continue
-        out.add(_stem(word, lang))
+        out.add(re.sub(r"['’]s$", "", word))
     return out
 
 

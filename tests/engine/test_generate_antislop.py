@@ -184,3 +184,22 @@ def test_a_rewind_owes_the_text_already_shown_before_the_phrase(tiny_lm):
     allowed = [i for i in range(vocab.size) if masked[i].item() == 0]
     assert allowed and all(vocab.texts[i].startswith(" ") for i in allowed)
     assert seq.constrain(mx.array(ids + seq.tokens + [allowed[0]]), mx.zeros((1, 4)))[0].sum() == 0
+
+
+def test_a_prompts_own_phrases_to_avoid_are_never_written(tiny_lm):
+    """Prompt.avoid (engine.tasks: the exemplars' names, the frame's words) is an antislop list at
+    factor 0, per prompt, merged with the default list, in the stream and in a batch."""
+    from engine.tasks import Prompt
+
+    word = _a_written_word(tiny_lm, "Rain fell")
+    free = Prompt("Rain fell")
+    guarded = Prompt("Rain fell", avoid=(word.capitalize(),))
+    assert prepare(tiny_lm, guarded, 8).avoid == (word.capitalize(),)
+    assert re.search(rf"\b{word}\b", generate(tiny_lm, free, GREEDY).text, re.I)
+    assert not re.search(rf"\b{word}\b", generate(tiny_lm, guarded, GREEDY).text, re.I)
+    both = generate_batch(tiny_lm, [free, guarded], GREEDY)
+    assert re.search(rf"\b{word}\b", both[0].text, re.I)
+    assert not re.search(rf"\b{word}\b", both[1].text, re.I)
+    merged = new_sequence(tiny_lm, prepare(tiny_lm, guarded, 8), GREEDY.replace(antislop=True))
+    assert merged.guard.phrases.factors[word] == 0.0
+    assert len(merged.guard.phrases.factors) == len(default_phrases().factors) + 1

@@ -108,3 +108,30 @@ def test_two_shot_frames_show_the_mode_in_the_texts_language():
                 assert (shift >= 0.15) if mode == "formal" else (shift <= -0.15), (a, b, shift)
     with pytest.raises(ValueError, match="no two-shot frame for 'story'"):
         tasks.rephrase_prompt(TEXT, mode="story")
+
+
+def test_exemplars_bring_their_frame_markers_as_stops_and_their_names_to_avoid():
+    named = ("Mr. Knightley walked with Harriet to Hartfield, and Emma watched them go.",
+             "Miss Bates talked of Jane and of the Campbells all the way to the Crown.")
+    request = "Emma and her father sit by the fire; a letter from Jane arrives."
+    for mode in ("continue", "like_me", "story"):
+        prompt = tasks.build(mode, request, named)
+        assert set(tasks.FRAME_STOPS) <= set(prompt.stop), mode
+        # names only the exemplars use, never the request's, nor titles or common words
+        assert {"Knightley", "Harriet", "Hartfield", "Bates", "Campbells"} <= \
+            set(prompt.avoid), mode
+        # "Crown": also a common word, which the (case-blind) ban would take from the writer
+        assert not {"Emma", "Jane", "Mr", "Miss", "Crown"} & set(prompt.avoid), mode
+        assert set(tasks.FRAME_PHRASES) <= set(prompt.avoid)
+    plain = tasks.build("continue", request)
+    assert plain.stop == () and plain.avoid == ()
+    assert tasks.build("rephrase", request, named).stop[0] == "\n"
+    restyle = tasks.restyle_prompt("a plain description", "Chekhov", 40)
+    assert set(tasks.RESTYLE_PHRASES) <= set(restyle.avoid)  # "her 189 word excerpt"
+
+
+def test_russian_exemplar_names_are_avoided_in_every_case():
+    ex = ("Вечером Вронский приехал к Облонским, и Анна вышла к нему.",)
+    avoid = set(tasks.exemplar_avoid(ex, "Анну ждали дома."))
+    assert {"Вронский", "Вронского", "Вронскому", "Облонским", "Облонских"} <= avoid
+    assert not any(a.lower().startswith("анн") for a in avoid)  # the request names her

@@ -67,7 +67,7 @@ def test_exemplars_come_from_the_persona_are_relevant_and_distinct(store, corpus
 def test_conditioning_formats_exemplars_through_the_tasks_module(store):
     cond = PersonaConditioning.open("austen", store=store, strengths=PersonaStrengths(exemplars=2, steering=0))
     block = cond.exemplar_block("Emma walked to Hartfield in the rain.")
-    assert block.startswith(EXEMPLAR_HEADER) and block.count("* * *") == 3
+    assert block.startswith(EXEMPLAR_HEADER) and block.count("<blockquote>") == 2
     assert cond.transforms() == ()
     assert cond.with_strengths(exemplars=0).exemplars("anything") == []
 

@@ -48,6 +48,10 @@ class StyleEvalConfig:
         "help": "training passages per candidate author for the judge"})
     steering_strength: float | None = field(default=None, metadata={
         "help": "strength for steering/both without ':S' (default: engine.persona's)"})
+    calibrate: bool = field(default=True, metadata={
+        "help": "steering and both without ':S' use the persona's own calibrated layer and "
+                "strength (engine.persona.calibrate, on held-out paragraphs of the persona); "
+                "--no-calibrate: the default layer and strength"})
     steering_neutral: str = field(default="reference", metadata={
         "choices": ("reference", "plain", "index"),
         "help": "steering reference: built-in mixed-author prose (the app's default), "

@@ -251,14 +251,20 @@ def _persona_conditioning(lm, author: str, split: AuthorSplit, config: StyleEval
     are indexed beside it (not part of the persona) as the steering vector's
     neutral reference, as in research/style-baselines.md.
     """
+    from engine import paths
     from engine.atomic import write_text
     from engine.index import IndexStore, sync
     from engine.persona import PersonaConditioning, PersonaStrengths, build_persona_from_folder
 
     jc = config.judge_config()
-    source = run_dir / "persona_source"
     passages = author_passages(split, "train", jc, limit=300, seed=config.seed)
-    write_text(source / f"{author}.txt", "\n\n".join(p for p, _w in passages) + "\n")
+    text = "\n\n".join(p for p, _w in passages) + "\n"
+    # the same passages make the same persona in every run: its steering vectors and
+    # calibration come from the index's cache the second time
+    source = paths.runs_dir() / "eval-personas" / \
+        f"{author}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    if not (source / f"{author}.txt").is_file():
+        write_text(source / f"{author}.txt", text)
     if config.steering_neutral == "index":
         others = run_dir / "neutral_source"
         for other, folder in sorted(cands.items()):
@@ -272,6 +278,16 @@ def _persona_conditioning(lm, author: str, split: AuthorSplit, config: StyleEval
     build_persona_from_folder(source, name=name)
     return PersonaConditioning.open(
         name, lm, PersonaStrengths(exemplars=3, steering=0.0, neutral=config.steering_neutral))
+
+
+def _calibrated(persona, progress=None) -> str:
+    """Calibrate the persona's steering (engine.persona.calibrate) on its own held-out
+    paragraphs; a note for the report."""
+    from engine.persona.steering import DEFAULT_STRENGTH
+
+    tic = time.perf_counter()
+    cal = persona.with_strengths(steering=DEFAULT_STRENGTH).calibrate(progress=progress)
+    return f"calibrated in {time.perf_counter() - tic:.0f} s: {cal.describe()}"
 
 
 PERSONA_CONDITIONS = ("exemplars", "steering", "both")
@@ -325,6 +341,7 @@ def check_conditions(names: Sequence[str]) -> None:
 def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
                      config: StyleEvalConfig, run_dir: Path, lang: str,
                      cands: Mapping[str, Path] | None = None,
+                     progress: ProgressCallback | None = None,
                      ) -> tuple[dict[str, Condition], dict[str, str]]:
     """Named conditions that can be built now; the others come back as notes saying why not."""
     from engine.generate import SamplingOptions
@@ -345,12 +362,20 @@ def build_conditions(names: Sequence[str], lm, author: str, split: AuthorSplit,
                 kind, strength = spec
                 if persona is None:
                     persona = _persona_conditioning(lm, author, split, config, run_dir, cands or {})
+                    if config.calibrate and any(_persona_condition(c)[0] != "exemplars"
+                                                for c in names if _persona_condition(c)):
+                        notes["calibration"] = _calibrated(persona, progress)
+                # an explicit strength (steering:S, --steering-strength) is absolute, at the
+                # default layer; otherwise the persona's calibrated setting
+                explicit = strength is not None or config.steering_strength is not None
                 if strength is None:
                     strength = (DEFAULT_STRENGTH if config.steering_strength is None
                                 else config.steering_strength)
                 steer = 0.0 if kind == "exemplars" else strength
                 shots = 0 if kind == "steering" else 3
-                conditioned = persona.with_strengths(exemplars=shots, steering=steer)
+                conditioned = persona.with_strengths(
+                    exemplars=shots, steering=steer,
+                    calibrated=config.calibrate and not explicit)
                 conds[cond] = Writer(lm, author_name, options, lang, transforms=conditioned.transforms(),
                                      exemplars=conditioned.exemplars if shots else None)
             elif cond.startswith("lora:"):
@@ -402,7 +427,8 @@ def run(config: StyleEvalConfig, lm=None, progress: ProgressCallback | None = No
     if lm is None:
         report_progress(progress, "load", message=f"loading model {config.model or 'bundled'}")
         lm = load_model(config.model)
-    conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang, cands)
+    conds, notes = build_conditions(config.conditions, lm, name, split, config, run_dir, lang, cands,
+                                    progress=progress)
     cfg = asdict(config)
     cfg.update({"target": name, "target_dir": str(target_dir), "model_id": lm.model_id,
                 "model_fingerprint": lm.fingerprint,
