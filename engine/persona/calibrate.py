@@ -21,13 +21,17 @@ own, from its own documents:
    the style encoder's vectors when its weights are installed.
 4. **Guards.** A setting is allowed only if, against the unsteered model on the same
    prompts, its continuations keep their vocabulary (distinct-2 no more than 0.05
-   lower, repeated 3-gram share no more than 0.05 higher), their fluency (median
-   perplexity under the plain base model at most PERPLEXITY_FACTOR times that of the
-   writer's own held-out paragraphs) and their topic (content cosine to the opening no
-   more than 0.1 lower).
-5. **Search.** Strengths STRENGTHS at the default layer, then the best strength at the
-   neighbouring layers LAYER_FRACTIONS of the depth: the allowed setting with the highest
-   score wins (no steering when none beats the unsteered model).
+   lower, repeated 3-gram share no more than 0.05 higher) and their topic (content cosine
+   to the opening no more than 0.1 lower), and, checked last for the best-scoring
+   settings only (a forward pass over Gemma's 262k-word vocabulary per token is the
+   costliest measure), their fluency: median perplexity under the plain base model at
+   most PERPLEXITY_FACTOR times that of the writer's own paragraphs (cut to the same
+   length).
+5. **Search.** Strengths STRENGTHS at the default layer, extended past whichever end wins
+   (doubling up to MAX_STRENGTH, halving once down to MIN_STRENGTH), then the best
+   strength at the layers LAYER_FRACTIONS of the depth: the allowed setting with the
+   highest score wins, and no steering when none beats the unsteered model. About six
+   settings of CALIBRATION_PARAGRAPHS continuations each.
 
 The result is cached in the index beside the steering vectors (persona_cache), keyed by
 the persona's document fingerprint, the model and the neutral reference: editing a
@@ -39,7 +43,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -48,11 +52,13 @@ from engine.progress import CancelToken, ProgressCallback, report_progress
 
 CALIBRATION_PARAGRAPHS = 16
 MIN_PARAGRAPHS = 6  # fewer held-out paragraphs than this: no calibration
-CALIBRATION_TOKENS = 80
+CALIBRATION_TOKENS = 64
 OPENING_WORDS = 25
-STRENGTHS = (1.0, 2.0, 4.0, 6.0)
+STRENGTHS = (2.0, 4.0)  # tried first at the default layer, then extended (MIN..MAX_STRENGTH)
+MIN_STRENGTH, MAX_STRENGTH = 1.0, 8.0
 LAYER_FRACTIONS = (0.3, 0.6)  # tried at the best strength, beside the default layer (0.45)
 PERPLEXITY_FACTOR = 1.5
+PERPLEXITY_WORDS = 48  # the writer's paragraphs are measured on this many words
 MAX_DISTINCT_DROP = 0.05
 MAX_REPETITION_RISE = 0.05
 MAX_CONTENT_DROP = 0.1
@@ -69,8 +75,8 @@ class Setting:
     score_se: float  # its standard error over prompts
     distinct_2: float
     repetition_3: float
-    perplexity: float  # median, under the plain base model
     content: float  # cosine of continuation to its opening (content embedder)
+    perplexity: float | None = None  # median, under the plain base model (None: not measured)
     allowed: bool = True
     reason: str = ""  # why not allowed
 
@@ -86,7 +92,7 @@ class Calibration:
     prompts: int = 0
     exemplars: int = 0
     seconds: float = 0.0
-    writer_perplexity: float = float("nan")
+    writer_perplexity: float | None = None
     version: int = VERSION
     meta: dict = field(default_factory=dict)
 
@@ -199,7 +205,6 @@ def calibrate(cond, progress: ProgressCallback | None = None,
     in the background; progress reports each setting, `cancel` stops between batches.
     """
     from engine.persona import steering
-    from engine.quality.faithfulness import mean_logprobs
 
     tic = time.perf_counter()
     data, lm = cond.data, cond.lm
@@ -216,42 +221,60 @@ def calibrate(cond, progress: ProgressCallback | None = None,
     prompts = [cond.calibration_prompt(o, exclude) for o in openings]
     neutral = cond.neutral_texts()
     scorer = StyleScorer(writer, neutral)
-    writer_ppl = float(np.median(np.exp(-np.array(mean_logprobs(lm, [("", t) for t in writer])))))
+    # the writer's paragraphs cut to about the continuations' length (perplexity falls
+    # with context, so a long text would look more fluent than a short one)
+    writer_ppl = _perplexity(lm, [" ".join(t.split()[:PERPLEXITY_WORDS]) for t in writer])
 
     n_layers = len(steering.decoder_layers(lm.model))
     default = steering.default_layers(lm.model)[0]
     others = sorted({max(0, min(n_layers - 1, round(f * n_layers))) for f in LAYER_FRACTIONS}
                     - {default})
     vectors, _ = cond.vectors((default, *others))
-    planned = len(strengths) + len(others) + 1
-    done = [0]
+    planned = len(strengths) + len(others) + 2  # + the unsteered model and one extension
+    texts_of: dict[tuple[int, float], list[str]] = {}
 
-    def run(layer: int | None, strength: float) -> tuple[list[str], Setting]:
+    def run(layer: int | None, strength: float) -> Setting:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        report_progress(progress, "calibrate", done[0], planned, "setting",
+        report_progress(progress, "calibrate", len(texts_of), planned, "setting",
                         "unsteered" if layer is None else f"layer {layer}, strength {strength:g}")
         transforms = () if layer is None else (
             steering.SteeringTransform({layer: vectors[layer]}, strength, f"cal:{layer}"),)
         texts = _write(lm, prompts, transforms, cancel, tokens)
-        done[0] += 1
-        return texts, _measure(scorer, lm, texts, openings, layer or 0, strength)
+        texts_of[(layer or 0, strength)] = texts
+        return _measure(scorer, texts, openings, layer or 0, strength)
 
-    _, base = run(None, 0.0)
-    tried: list[Setting] = []
-    for s in strengths:
-        tried.append(_guard(run(default, s)[1], base, writer_ppl))
-    best = _best(tried)
-    if best is not None:
+    base = run(None, 0.0)
+    tried = [_guard(run(default, s), base) for s in strengths]
+    # past the end of the range the best setting sits at: up (doubling) while the strongest
+    # wins, down once (halving) when the weakest does
+    while (best := _best(tried)) is not None:
+        top, low = max(s.strength for s in tried), min(s.strength for s in tried)
+        if best.strength == top and 2 * top <= MAX_STRENGTH:
+            tried.append(_guard(run(default, 2 * top), base))
+        elif best.strength == low == min(strengths) and low / 2 >= MIN_STRENGTH:
+            tried.append(_guard(run(default, low / 2), base))
+        else:
+            break
+    if (best := _best(tried)) is not None:
         for layer in others:
-            tried.append(_guard(run(layer, best.strength)[1], base, writer_ppl))
-    best = _best(tried)
+            tried.append(_guard(run(layer, best.strength), base))
+    # fluency last (perplexity under the plain model costs a forward pass over the whole
+    # vocabulary per token): the best-scoring settings are checked until one passes
+    chosen = None
+    for i, setting in sorted(enumerate(tried), key=lambda p: -p[1].score):
+        if not setting.allowed or setting.score <= base.score:
+            continue
+        ppl = _perplexity(lm, texts_of[(setting.layer, setting.strength)])
+        tried[i] = setting = _guard(replace(setting, perplexity=ppl), base, writer_ppl)
+        if setting.allowed:
+            chosen = setting
+            break
     report_progress(progress, "calibrate", planned, planned, "setting", "done")
-    layer, strength = (best.layer, best.strength) if best and best.score > base.score \
-        else (default, 0.0)
+    layer, strength = (chosen.layer, chosen.strength) if chosen else (default, 0.0)
     return Calibration(layer, strength, base, tuple(tried), len(prompts), k,
                        time.perf_counter() - tic, writer_ppl,
-                       meta={"layers": n_layers, "default_layer": default})
+                       meta={"layers": n_layers, "default_layer": default, "tokens": tokens})
 
 
 def _write(lm, prompts, transforms, cancel, tokens: int) -> list[str]:
@@ -266,28 +289,35 @@ def _write(lm, prompts, transforms, cancel, tokens: int) -> list[str]:
     return [c.text.strip() for c in out]
 
 
-def _measure(scorer: StyleScorer, lm, texts: list[str], openings: list[str], layer: int,
+def _measure(scorer: StyleScorer, texts: list[str], openings: list[str], layer: int,
              strength: float) -> Setting:
+    """Everything but the perplexity (measured for the best settings only)."""
     from engine.embeddings import embed, embedder_for
-    from engine.quality.faithfulness import mean_logprobs
     from engine.text import detect_lang, distinct_n, repeated_ngram_share, words
 
     scores = scorer.scores(texts)
     toks = [words(t) for t in texts]
-    d2 = np.nanmean([distinct_n(t, 2) if len(t) > 2 else 0.0 for t in toks])
-    rep = np.nanmean([repeated_ngram_share(t, 3) if len(t) > 3 else 1.0 for t in toks])
-    lp = [x for x in mean_logprobs(lm, [("", t) for t in texts if t.strip()])]
-    ppl = float(np.median(np.exp(-np.array(lp)))) if lp else float("inf")
+    d2 = np.mean([distinct_n(t, 2) if len(t) > 2 else 0.0 for t in toks])
+    rep = np.mean([repeated_ngram_share(t, 3) if len(t) > 3 else 1.0 for t in toks])
     name = embedder_for(detect_lang(" ".join(openings)))
     a, b = embed([t or "." for t in texts], name=name), embed(openings, name=name)
     content = float(np.mean(np.einsum("ij,ij->i", a, b)))
     se = float(scores.std(ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
-    return Setting(layer, strength, float(scores.mean()), se, float(d2), float(rep), ppl, content)
+    return Setting(layer, strength, float(scores.mean()), se, float(d2), float(rep), content)
 
 
-def _guard(s: Setting, base: Setting, writer_ppl: float) -> Setting:
-    from dataclasses import replace
+def _perplexity(lm, texts: Sequence[str]) -> float:
+    """Median perplexity of the texts under the plain base model (inf when all are empty)."""
+    from engine.quality.faithfulness import mean_logprobs
 
+    lp = mean_logprobs(lm, [("", t) for t in texts if t.strip()]) if any(map(str.strip, texts)) \
+        else []
+    return float(np.median(np.exp(-np.array(lp)))) if lp else float("inf")
+
+
+def _guard(s: Setting, base: Setting, writer_ppl: float | None = None) -> Setting:
+    """`s` with allowed/reason set against the unsteered model's measures (and against the
+    writer's perplexity when `s` has one and `writer_ppl` is given)."""
     reasons = []
     if s.distinct_2 < base.distinct_2 - MAX_DISTINCT_DROP:
         reasons.append(f"distinct-2 {s.distinct_2:.2f} < {base.distinct_2:.2f} - "
@@ -295,11 +325,12 @@ def _guard(s: Setting, base: Setting, writer_ppl: float) -> Setting:
     if s.repetition_3 > base.repetition_3 + MAX_REPETITION_RISE:
         reasons.append(f"repeated 3-grams {s.repetition_3:.2f} > {base.repetition_3:.2f} + "
                        f"{MAX_REPETITION_RISE}")
-    if not s.perplexity <= PERPLEXITY_FACTOR * writer_ppl:
-        reasons.append(f"perplexity {s.perplexity:.1f} > {PERPLEXITY_FACTOR} x "
-                       f"{writer_ppl:.1f} (the writer's)")
     if s.content < base.content - MAX_CONTENT_DROP:
         reasons.append(f"content {s.content:.2f} < {base.content:.2f} - {MAX_CONTENT_DROP}")
+    if writer_ppl is not None and s.perplexity is not None \
+            and not s.perplexity <= PERPLEXITY_FACTOR * writer_ppl:
+        reasons.append(f"perplexity {s.perplexity:.1f} > {PERPLEXITY_FACTOR} x "
+                       f"{writer_ppl:.1f} (the writer's)")
     return replace(s, allowed=not reasons, reason="; ".join(reasons))
 
 

@@ -47,7 +47,8 @@ class StyleEvalConfig:
     judge_train_per_author: int = field(default=JudgeConfig.train_per_author, metadata={
         "help": "training passages per candidate author for the judge"})
     steering_strength: float | None = field(default=None, metadata={
-        "help": "strength for steering/both without ':S' (default: engine.persona's)"})
+        "help": "absolute strength for steering/both without ':S', at the default layer "
+                "(default: the persona's calibrated setting)"})
     calibrate: bool = field(default=True, metadata={
         "help": "steering and both without ':S' use the persona's own calibrated layer and "
                 "strength (engine.persona.calibrate, on held-out paragraphs of the persona); "
