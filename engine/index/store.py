@@ -342,14 +342,18 @@ class IndexStore:
                 "SELECT paragraph_id, vector FROM embeddings WHERE model = ? ORDER BY paragraph_id",
                 [model]).fetchall()
         else:
-            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS _want (id INTEGER PRIMARY KEY)")
-            self.db.execute("DELETE FROM _want")
-            self.db.conn.executemany("INSERT OR IGNORE INTO _want VALUES (?)",
-                                     [(int(i),) for i in paragraph_ids])
-            rows = self.db.execute(
-                "SELECT e.paragraph_id, e.vector FROM embeddings e "
-                "JOIN _want w ON w.id = e.paragraph_id "
-                "WHERE e.model = ? ORDER BY e.paragraph_id", [model]).fetchall()
+            # in a transaction of its own: the temp table's DELETE/INSERT would otherwise open
+            # one implicitly that nothing commits, and every later db.atomic() would nest in it
+            # as a savepoint, holding the write lock and never committing (the persona cache)
+            with self.db.atomic():
+                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS _want (id INTEGER PRIMARY KEY)")
+                self.db.execute("DELETE FROM _want")
+                self.db.conn.executemany("INSERT OR IGNORE INTO _want VALUES (?)",
+                                         [(int(i),) for i in paragraph_ids])
+                rows = self.db.execute(
+                    "SELECT e.paragraph_id, e.vector FROM embeddings e "
+                    "JOIN _want w ON w.id = e.paragraph_id "
+                    "WHERE e.model = ? ORDER BY e.paragraph_id", [model]).fetchall()
         rows = self._valid_vectors(model, rows)
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)

@@ -71,6 +71,26 @@ def test_damaged_embedding_rows_are_dropped_so_they_are_computed_again(tmp_path)
         assert store.count_without_embedding("m") == 2  # 3 and 4 are embedded again
 
 
+def test_reading_a_subset_of_embeddings_leaves_no_transaction_open(tmp_path):
+    """embedding_matrix(ids) fills a temp table: its implicit transaction was never committed,
+    so a later db.atomic() became a savepoint in it, held the write lock and committed nothing
+    (the persona cache was lost and a second process read 'database is locked')."""
+    with IndexStore(tmp_path / "i.sqlite") as store:
+        store.db["paragraphs"].insert_all(
+            [{"id": i, "hash": str(i), "text": f"p{i}", "words": 1, "language": "en"}
+             for i in range(1, 4)])
+        store.add_embeddings("m", [1, 2, 3], np.eye(3, dtype=np.float32))
+        ids, _ = store.embedding_matrix("m", [3, 1])
+        assert ids.tolist() == [1, 3] and not store.db.conn.in_transaction
+        with store.db.atomic():
+            store.db.execute("DELETE FROM embeddings WHERE paragraph_id = 2")
+        with IndexStore(tmp_path / "i.sqlite") as other:  # sees it, and can write at once
+            assert other.db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 2
+            other.db.conn.execute("PRAGMA busy_timeout = 0")
+            with other.db.atomic():
+                other.db.execute("DELETE FROM embeddings WHERE paragraph_id = 1")
+
+
 def test_damaged_steering_cache_entries_are_a_miss_not_a_crash():
     vectors = {3: np.ones(8, np.float32), 5: np.zeros(8, np.float32)}
     packed = steering.pack(vectors, {})
