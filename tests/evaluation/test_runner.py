@@ -129,3 +129,21 @@ def test_eval_style_on_a_users_folder_against_the_shipped_authors(tiny_model_dir
             continue
         est = row["style_attribution_top1"]
         assert est["n"] == 2 and 0.0 <= est["lo"] <= est["mean"] <= est["hi"] <= 1.0
+
+
+def test_persona_conditions_use_the_personas_calibration(candidates, tiny_model_dir, killah_home,
+                                                          capsys):
+    """exemplars / steering / both: the persona is built from the target's training works, its
+    steering calibrated on its own held-out paragraphs (a note), and every condition writes."""
+    argv = ["style", "--author-dir", str(candidates / "austen"), "--candidates", str(candidates),
+            "--conditions", "exemplars,steering,both", "-n", "2", "--json",
+            "--model", str(tiny_model_dir), "--no-perplexity", "--batch", "2", *ARGS]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["rows"]) == {REAL, "exemplars", "steering", "both"}, data["notes"]
+    assert data["notes"].get("calibration", "").startswith("calibrated in "), data["notes"]
+    assert "skipped" not in json.dumps(data["notes"])
+    # the same persona the second time: its calibration comes from the index's cache
+    assert cli.main(argv[:6] + ["steering"] + argv[7:]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["notes"].get("calibration", "").startswith("calibrated in 0 s"), again["notes"]
