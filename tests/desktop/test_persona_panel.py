@@ -237,3 +237,33 @@ def test_panel_shows_the_strength_mapping_and_turns_on_like_me(qtbot, tiny_windo
     assert w.request_rephrase("like_me"), rephrase.status.text()
     qtbot.waitUntil(lambda: rephrase.job is None, timeout=TIMEOUT_MS)
     assert "candidates, best first" in rephrase.status.text()
+
+
+def test_a_steered_persona_is_calibrated_in_the_background_then_reopened(qtbot, session, persona,
+                                                                       monkeypatch):
+    """The first use of a steered persona starts its calibration on the train queue; when it
+    ends the style is opened again with the persona's own layer and strength."""
+    from engine.persona import PersonaConditioning
+
+    real = PersonaConditioning.calibrate
+    monkeypatch.setattr(PersonaConditioning, "calibrate", lambda self, **kw: real(
+        self, strengths=(2.0,), tokens=8, **kw))  # a short search, the real procedure
+    view = StandInView()
+    control = PersonaControl(view, session)
+    control.refresh()
+    view.persona, view.strength, view.exemplars = "me", 0.25, 1
+    with qtbot.waitSignal(session.style_changed, timeout=TIMEOUT_MS):
+        control.activate()
+    assert session.calibrate_job is not None
+    assert session.active_style().persona.calibration() is None
+    with qtbot.waitSignal(session.style_changed, timeout=4 * TIMEOUT_MS):
+        pass  # the calibration ended and the style was reopened
+    assert session.calibrate_job is None
+    cal = session.active_style().persona.calibration()
+    assert cal is not None and cal.prompts == 6
+    (steer,) = session.active_style().transforms("continue")
+    layer, strength = session.active_style().persona.steering_setting()
+    assert layer == (cal.layer,) and steer.strength == strength == cal.strength  # 0.25: as is
+    with qtbot.assertNotEmitted(session.style_changed, wait=300):
+        pass  # calibrated once: no second job
+    assert session.calibrate_job is None
