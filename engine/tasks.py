@@ -49,8 +49,8 @@ EXEMPLAR_TEMPLATE = "<blockquote>{text}</blockquote>\n\n"
 FRAME_STOPS = ("<blockquote>", "</blockquote>")
 # Words of the frames the model must never write back ("her 189 word excerpt").
 FRAME_PHRASES = ("in the same voice", "passages in the same")
-RESTYLE_PHRASES = ("word excerpt", "words excerpt", "excerpt about", "content below",
-                   "emulating the style", "style and voice", "tone and voice")
+RESTYLE_PHRASES = ("excerpt", "excerpts", "content below", "emulating the style",
+                   "style and voice", "tone and voice")
 
 # Rephrasing with a base model needs a frame the model can pattern-match. The
 # two worked examples are plain and neutral so they do not pull the style.
@@ -283,7 +283,28 @@ def restyle_prompt(
     described = perturb_input(description.strip(), perturbation, key=key)
     text = RESTYLE_TEMPLATE.format(word_count=int(word_count), author=author, description=described)
     return framed(text, "restyle", exemplars, memory, request=description,
-                  avoid=RESTYLE_PHRASES)
+                  avoid=(*RESTYLE_PHRASES, *author_avoid(author, description)))
+
+
+def author_avoid(author: str, request: str) -> tuple[str, ...]:
+    """The author's name as the restyle frame gives it, which the prose must not write ("This
+    excerpt was taken from Conrad's 1908 novel", a quotation signed "– Conrad"): its words of
+    four letters or more that start in capitals (Russian ones in every case form), unless the
+    request uses them."""
+    from engine.text import words
+
+    asked = {w.lower() for w in words(request)}
+    out: list[str] = []
+    for name in re.findall(r"\w+", author):
+        if len(name) < 4 or not name[0].isupper():
+            continue
+        forms = [name]
+        if detect_lang(name) == "ru":
+            stem = _ru_stem(name)
+            forms += [stem + end for end in ("", *NAME_ENDINGS_RU)]
+        if not any(f.lower() in asked for f in forms):
+            out += forms
+    return tuple(dict.fromkeys(out))
 
 
 def restyle_preset_prompt(text: str, preset: str, exemplars: Sequence[str] = (),

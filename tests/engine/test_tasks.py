@@ -135,3 +135,15 @@ def test_russian_exemplar_names_are_avoided_in_every_case():
     avoid = set(tasks.exemplar_avoid(ex, "Анну ждали дома."))
     assert {"Вронский", "Вронского", "Вронскому", "Облонским", "Облонских"} <= avoid
     assert not any(a.lower().startswith("анн") for a in avoid)  # the request names her
+
+
+def test_the_restyle_frame_keeps_the_authors_name_and_its_own_words_out_of_the_prose():
+    """'This excerpt was taken from Conrad's 1908 novel', quotations signed '– Conrad'."""
+    p = tasks.restyle_prompt("A ship leaves the harbour at dusk.", "Joseph Conrad", 120)
+    assert {"Joseph", "Conrad", "excerpt"} <= set(p.avoid)
+    named = tasks.restyle_prompt("Conrad sails; the crew waits.", "Joseph Conrad", 120)
+    assert "Conrad" not in named.avoid and "Joseph" in named.avoid  # the request's own name
+    ru = tasks.author_avoid("Максим Горький", "Старик сидел у моря.")
+    assert {"Максим", "Горький", "Горького", "Горькому"} <= set(ru)
+    assert tasks.author_avoid("the same writer", "x") == () == tasks.author_avoid("H. G. Wel", "")
+    assert tasks.author_avoid("H. G. Wells", "") == ("Wells",)
