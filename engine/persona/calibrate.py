@@ -18,7 +18,7 @@ own, from its own documents:
    (the features authorship attribution rests on; no classifier is trained, and the
    evaluation judge, a calibrated SVM over other authors' works, is not used, so
    `killah eval style` stays an independent measurement), plus the same difference on
-   the style encoder's vectors when its weights are installed.
+   the style encoder's vectors when the product may rely on it (engine.encoders.style).
 4. **Guards.** A setting is allowed only if, against the unsteered model on the same
    prompts, its continuations keep their vocabulary (distinct-2 no more than 0.05
    lower, repeated 3-gram share no more than 0.05 higher) and their topic (content cosine
@@ -185,13 +185,14 @@ class StyleScorer:
 
 
 def _style_encoder():
-    """The style encoder's embed function when its weights are installed, else None."""
-    try:
-        from engine.embeddings import STYLE_EMBEDDER, embed
+    """The style encoder's embed function when the product may rely on it
+    (engine.encoders.style.unavailable), else None: char n-grams alone."""
+    from engine.encoders.style import unavailable
 
-        embed(["A test."], name=STYLE_EMBEDDER)
-    except Exception:  # noqa: BLE001 - no weights yet: char n-grams alone
+    if unavailable() is not None:
         return None
+    from engine.embeddings import STYLE_EMBEDDER, embed
+
     return lambda texts: embed(texts, name=STYLE_EMBEDDER)
 
 
