@@ -15,8 +15,11 @@ includes "actually changed"), facts kept, meaning similarity, base-model perplex
 shorter/longer, register shift for formal/casual, and the share that met the intent);
 "any faithful" is the share of requests where at least one of the n candidates was.
 Systems: `base` (the bundled model with the two-shot / restyle frames of engine.tasks)
-and `task:PATH` (the rewrite task adapter over it, in its own frame). --speed times
-rerank(n=4) with the faithfulness checks against one plain generation of the same prompt.
+and `task:PATH` (the rewrite task adapter over it, in its own frame), opened as the app
+opens a Style: an adapter whose metadata names its languages serves texts in those only,
+other texts get the base frames. --speed times rerank(n=4) with the faithfulness checks
+against one plain generation of the same prompt. Each batch is logged to the output
+folder's samples.jsonl: a run stopped part-way resumes when run again with the same options.
 The held-out split is for reporting only: nothing is tuned on it.
 """
 
@@ -50,18 +53,19 @@ def load_rows(split: str) -> list[dict]:
 
 
 def open_system(lm, system: str):
-    """(PromptSettings, transforms) for 'base' or 'task:PATH'."""
-    from engine import tasks
+    """The ActiveStyle for 'base' or 'task:PATH', opened as the app opens it: the task adapter
+    serves its modes for texts in its metadata's languages; other texts get the base frames."""
+    from engine.style import Style
 
     if system == "base":
-        return tasks.PromptSettings(), ()
+        return Style().open(lm)
     if not system.startswith("task:"):
         raise SystemExit(f"bench/rewrite: unknown system {system!r} (base or task:PATH)")
-    from engine.adapters import AdapterStack, load_adapter
+    from engine import tasks
+    from engine.style import AdapterSpec
 
-    adapter = load_adapter(system[5:])
-    frame = str(adapter.metadata.get("prompt_format") or tasks.TASK_FRAME)
-    return tasks.PromptSettings(task_frame=frame), (AdapterStack.for_model(lm, [(adapter, adapter.lora_scale)]),)
+    modes = ("rephrase", *tasks.PRESETS)
+    return Style(adapters=(AdapterSpec(system[5:], 1.0, modes),)).open(lm)
 
 
 def spread(rows: list[dict], n: int | None) -> list[dict]:
@@ -78,7 +82,27 @@ def requests(rows: list[dict], preset_rows: int) -> list[tuple[dict, str]]:
     return jobs + [(r, PRESETS[k % len(PRESETS)]) for k, r in enumerate(picked)]
 
 
-def run(args) -> dict:
+def resume(log: Path, key: dict) -> tuple[list[dict], float]:
+    """The samples (and seconds) an interrupted run of the same bench already logged in `log`;
+    a log of other settings is started over. A torn last line is ignored."""
+    lines = log.read_text(encoding="utf-8").splitlines() if log.is_file() else []
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            break
+    if not records or records[0].get("key") != key:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(json.dumps({"key": key}) + "\n", encoding="utf-8")
+        return [], 0.0
+    done = [s for r in records[1:] for s in r.get("samples", ())]
+    return done, sum(r.get("seconds", 0.0) for r in records[1:])
+
+
+def run(args, log: Path | None = None) -> dict:
+    """The bench; with `log`, each batch's samples are appended there and a re-run with the same
+    settings resumes after the last batch logged."""
     import numpy as np
 
     from engine import tasks
@@ -88,39 +112,60 @@ def run(args) -> dict:
     from engine.quality.rerank import candidate_options, rank
 
     lm = load_model(args.model)
-    settings, transforms = open_system(lm, args.system)
+    style = open_system(lm, args.system)
     jobs = requests(spread(load_rows(args.split), args.rows), args.preset_rows)
+    # a batch shares one adapter stack: jobs are grouped by it, each keeping its own seed
+    groups: dict[int, list] = {}
+    for i, (row, mode) in enumerate(jobs):
+        groups.setdefault(id(style.stack(mode, row["text"])), []).append((i, row, mode))
     per_batch = max(1, args.batch // args.n)
-    samples, tic = [], time.perf_counter()
-    for start in range(0, len(jobs), per_batch):
-        chunk = jobs[start : start + per_batch]
+    chunks = [g[s : s + per_batch] for g in groups.values() for s in range(0, len(g), per_batch)]
+    key = {k: getattr(args, k) for k in ("system", "split", "model", "n", "rows", "preset_rows", "batch",
+                                          "seed", "ladder")}
+    if args.system.startswith("task:"):  # the same folder may hold a newer adapter
+        from engine.text import sha256_file
+
+        key["weights"] = sha256_file(Path(args.system[5:]) / "adapters.safetensors")
+    samples, before = resume(log, key) if log else ([], 0.0)
+    done = {s["job"] for s in samples}
+    tic = time.perf_counter()
+    for chunk in chunks:
+        if all(i in done for i, _, _ in chunk):
+            continue
+        t0, new = time.perf_counter(), len(samples)
         prompts, opts = [], []
-        for k, (row, mode) in enumerate(chunk):
-            base = SamplingOptions(temperature=0.8, repetition_penalty=1.1, seed=args.seed + start + k,
+        for i, row, mode in chunk:
+            base = SamplingOptions(temperature=0.8, repetition_penalty=1.1, seed=args.seed + i,
                                    max_tokens=tasks.max_tokens(mode, row["text"]))
-            prompts += [tasks.build(mode, row["text"], (), settings)] * args.n
+            prompts += [tasks.build(mode, row["text"], (), style.prompt_settings(mode, row["text"]))] * args.n
             opts += candidate_options(base, args.n, rewrite=args.ladder)
+        transforms = style.transforms(chunk[0][2], chunk[0][1]["text"])
         comps = generate_batch(lm, prompts, opts, transforms=transforms)
-        for k, (row, mode) in enumerate(chunk):
+        for k, (i, row, mode) in enumerate(chunk):
             ranked = rank(comps[k * args.n : (k + 1) * args.n], source=row["text"], task=mode, lm=lm)
             top = ranked[0]
             f = top.faithfulness
             lp = mean_logprobs(lm, [("", " ".join(row["text"].split())), ("", top.text or " ")])
             samples.append({
-                "id": row["id"], "lang": row["lang"], "mode": mode, "source": row["text"], "top": top.text,
-                "faithful": float(bool(top.faithful)), "any_faithful": float(any(r.faithful for r in ranked)),
+                "job": i, "id": row["id"], "lang": row["lang"], "mode": mode, "source": row["text"],
+                "top": top.text, "faithful": float(bool(top.faithful)),
+                "any_faithful": float(any(r.faithful for r in ranked)),
                 "facts_kept": f.facts_kept, "similarity": f.similarity, "wqrm": top.score,
                 "perplexity": float(np.exp(-lp[1])), "ppl_ratio": float(np.exp(lp[0] - lp[1])),
                 "length_ratio": f.length_ratio, "register_shift": f.register_shift, "reasons": list(f.reasons),
                 "candidates": [{"text": r.text, "score": round(r.score, 3), "faithful": r.faithful,
                                 "reasons": list(r.faithfulness.reasons)} for r in ranked],
             })
-        done = min(start + per_batch, len(jobs))
-        print(f"{done}/{len(jobs)} requests, {time.perf_counter() - tic:.0f} s", file=sys.stderr)
+        if log:
+            with log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"seconds": time.perf_counter() - t0, "samples": samples[new:]},
+                                   ensure_ascii=False) + "\n")
+        print(f"{len(samples)}/{len(jobs)} requests, {time.perf_counter() - tic:.0f} s", file=sys.stderr)
     return {"system": args.system + ("" if args.ladder else " (T 0.8)"), "split": args.split, "n": args.n,
             "seed": args.seed, "ladder": args.ladder,
-            "model": lm.model_id, "seconds": round(time.perf_counter() - tic, 1),
-            "load": os.getloadavg()[0], "summary": summarize(samples), "samples": samples}
+            "model": lm.model_id, "seconds": round(before + time.perf_counter() - tic, 1),
+            "load": os.getloadavg()[0], "loadavg": os.getloadavg(), "summary": summarize(samples),
+            "samples": sorted(samples, key=lambda r: r["job"])}
 
 
 def summarize(samples: list[dict]) -> dict:
@@ -181,11 +226,12 @@ def speed(args) -> dict:
     from engine.quality.rerank import rerank
 
     lm = load_model(args.model)
-    settings, transforms = open_system(lm, args.system)
+    style = open_system(lm, args.system)
     rows = spread(load_rows(args.split), args.rows)
     plain = ranked = 0.0
     for i, row in enumerate(rows):
-        prompt = tasks.build("rephrase", row["text"], (), settings)
+        prompt = tasks.build("rephrase", row["text"], (), style.prompt_settings("rephrase", row["text"]))
+        transforms = style.transforms("rephrase", row["text"])
         opts = SamplingOptions(seed=i, max_tokens=tasks.max_tokens("rephrase", row["text"]))
         if i == 0:  # loads (embedder, scorer) out of the timings
             rerank(lm, prompt, args.n, opts, transforms=transforms, source=row["text"])
@@ -223,10 +269,9 @@ def main(argv=None) -> int:
         args.rows = args.rows or 10
         print(json.dumps(speed(args), indent=1))
         return 0
-    report = run(args)
     name = args.system.replace("task:", "task-").replace("/", "_").strip("_") + ("" if args.ladder else "-t08")
     out = args.out / f"{args.split}-{name}-s{args.seed}"
-    out.mkdir(parents=True, exist_ok=True)
+    report = run(args, log=out / "samples.jsonl")
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print(table([report]))
     print(f"\n{out / 'report.json'}  ({report['seconds']} s, load {report['load']:.1f})")
