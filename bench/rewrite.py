@@ -218,6 +218,26 @@ def table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def examples(reports: list[dict], k: int) -> str:
+    """Side by side, the first `k` requests (in set order) of each outcome of two systems' top
+    candidates: both faithful, only the second, only the first, neither."""
+    a, b = ({(s["id"], s["mode"]): s for s in r["samples"]} for r in reports[:2])
+    both = [key for key in a if key in b]
+
+    def cell(s):
+        verdict = "faithful" if s["faithful"] else "unfaithful: " + "; ".join(s["reasons"])
+        text = s["top"] if len(s["top"]) <= 220 else s["top"][:219] + "…"
+        return f"{text} *({verdict})*".replace("|", "\\|")
+
+    lines = [f"| mode | original | {reports[0]['system']} | {reports[1]['system']} |", "|---|---|---|---|"]
+    for want in ((1, 1), (0, 1), (1, 0), (0, 0)):
+        picked = [key for key in both if (a[key]["faithful"], b[key]["faithful"]) == want][:k]
+        for key in picked:
+            src = a[key]["source"] if len(a[key]["source"]) <= 220 else a[key]["source"][:219] + "…"
+            lines.append(f"| {key[1]} ({a[key]['lang']}) | {src} | {cell(a[key])} | {cell(b[key])} |")
+    return "\n".join(lines)
+
+
 def speed(args) -> dict:
     """rerank(n) with faithfulness vs one plain generation, same prompts and options."""
     from engine import tasks
@@ -261,7 +281,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/bench-rewrite"))
     p.add_argument("--speed", action="store_true")
     p.add_argument("--table", type=Path, nargs="+", help="print the table of saved report.json files")
+    p.add_argument("--examples", type=int, default=0,
+                   help="with --table A B: also the first N requests of each outcome, A beside B")
     args = p.parse_args(argv)
+    if args.table and args.examples:
+        print(examples([json.loads(t.read_text(encoding="utf-8")) for t in args.table], args.examples))
+        return 0
     if args.table:
         print(table([json.loads(t.read_text(encoding="utf-8")) for t in args.table]))
         return 0
