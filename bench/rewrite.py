@@ -114,12 +114,6 @@ def run(args, log: Path | None = None) -> dict:
     lm = load_model(args.model)
     style = open_system(lm, args.system)
     jobs = requests(spread(load_rows(args.split), args.rows), args.preset_rows)
-    # a batch shares one adapter stack: jobs are grouped by it, each keeping its own seed
-    groups: dict[int, list] = {}
-    for i, (row, mode) in enumerate(jobs):
-        groups.setdefault(id(style.stack(mode, row["text"])), []).append((i, row, mode))
-    per_batch = max(1, args.batch // args.n)
-    chunks = [g[s : s + per_batch] for g in groups.values() for s in range(0, len(g), per_batch)]
     key = {k: getattr(args, k) for k in ("system", "split", "model", "n", "rows", "preset_rows", "batch",
                                           "seed", "ladder")}
     if args.system.startswith("task:"):  # the same folder may hold a newer adapter
@@ -128,10 +122,18 @@ def run(args, log: Path | None = None) -> dict:
         key["weights"] = sha256_file(Path(args.system[5:]) / "adapters.safetensors")
     samples, before = resume(log, key) if log else ([], 0.0)
     done = {s["job"] for s in samples}
+    # a batch shares one adapter stack: jobs are grouped by it (rephrase before the presets, so a
+    # run cut short has the main number), each keeping its own seed
+    groups: dict[tuple, list] = {}
+    for i, (row, mode) in enumerate(jobs):
+        if i not in done:
+            group = (mode != "rephrase", id(style.stack(mode, row["text"])))
+            groups.setdefault(group, []).append((i, row, mode))
+    per_batch = max(1, args.batch // args.n)
+    chunks = [g[s : s + per_batch] for _, g in sorted(groups.items(), key=lambda kv: kv[0][0])
+              for s in range(0, len(g), per_batch)]
     tic = time.perf_counter()
     for chunk in chunks:
-        if all(i in done for i, _, _ in chunk):
-            continue
         t0, new = time.perf_counter(), len(samples)
         prompts, opts = [], []
         for i, row, mode in chunk:
@@ -157,8 +159,8 @@ def run(args, log: Path | None = None) -> dict:
                                 "reasons": list(r.faithfulness.reasons)} for r in ranked],
             })
         if log:
-            with log.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({"seconds": time.perf_counter() - t0, "samples": samples[new:]},
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"seconds": time.perf_counter() - t0, "samples": samples[new:]},
                                    ensure_ascii=False) + "\n")
         print(f"{len(samples)}/{len(jobs)} requests, {time.perf_counter() - tic:.0f} s", file=sys.stderr)
     return {"system": args.system + ("" if args.ladder else " (T 0.8)"), "split": args.split, "n": args.n,
