@@ -225,3 +225,37 @@ def test_fit_trains_on_prompt_completion_records(tiny_lm, tmp_path):
     answer_tokens = [len(tiny_lm.tokenizer.encode(r["completion"], add_special_tokens=False))
                      for r in _completion_records(12)]
     assert summary["trained_tokens"] <= 8 * 4 * max(answer_tokens)
+
+
+def test_a_run_finalised_at_its_checkpoint_ships_with_the_losses_of_the_whole_run(tiny_lm, tmp_path):
+    """Stopped at step 4 of 8, then finished there (--iters 4): the package keeps the validation
+    losses logged before the stop, and serves the languages its data names."""
+    import mlx.core as mx
+
+    from engine.progress import CancelToken
+    from training.fit import FitConfig, run
+    from training.tasks.package import package
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, n in (("train", 12), ("valid", 4)):
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _completion_records(n)))
+    (data / "manifest.json").write_text(json.dumps({"languages": ["en"], "train": 12}))
+    token = CancelToken()
+
+    def cancel_at_4(p):
+        if p.info.get("event") == "train" and p.info.get("step") == 4:
+            token.cancel()
+
+    cfg = dict(data=str(data), run_dir=str(tmp_path / "run"), batch_size=4, learning_rate=1e-2,
+               steps_per_report=1, steps_per_eval=2, val_batches=1, max_seq_length=128, save_every=100)
+    first = run(FitConfig(iters=8, **cfg), lm=tiny_lm, progress=cancel_at_4, cancel=token)
+    assert first["status"] == "cancelled" and first["step"] == 4
+    done = run(FitConfig(iters=4, **cfg), lm=tiny_lm)
+    assert done["status"] == "done" and done["val_losses"] == []  # this invocation trained nothing
+    shipped = package(tmp_path / "run", data, name="rw", out=tmp_path / "out", lm=tiny_lm)
+    meta = json.loads((shipped / "metadata.json").read_text())
+    assert len(meta["training"]["val_losses"]) >= 2 and meta["training"]["val_losses"][0]["step"] == 0
+    assert meta["training"]["final_train_loss"] is not None and meta["languages"] == ["en"]
+    weights = mx.load(str(shipped / "adapters.safetensors"))
+    assert weights and all(v.dtype == mx.float16 for v in weights.values())

@@ -28,6 +28,24 @@ def _json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def history(run_dir: Path) -> dict:
+    """The losses over the whole run from its progress log (training.fit's summary holds only
+    the last invocation's: a run stopped and finalised at a checkpoint would show none)."""
+    path = run_dir / "progress.jsonl"
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else ():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    vals = {e["step"]: e["val_loss"] for e in events if e.get("event") == "val"}
+    trains = [e for e in events if e.get("event") == "train"]
+    speeds = [e["tokens_per_second"] for e in trains if e.get("tokens_per_second")]
+    return {"val_losses": [{"step": k, "val_loss": v} for k, v in sorted(vals.items())],
+            "final_train_loss": trains[-1]["train_loss"] if trains else None,
+            "tokens_per_second": sum(speeds) / len(speeds) if speeds else None}
+
+
 def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RESOURCES,
             metrics: dict | None = None, lm=None, extra: dict | None = None,
             languages: list[str] | None = None) -> Path:
@@ -49,6 +67,7 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
         raise SystemExit(f"training.tasks.package: {run_dir} holds no finished run (fit.json status done)")
     lm = lm or load_model(fit.get("model_path"))
     plan = fit.get("plan", {})
+    past = history(run_dir)
     weights = {k: v.astype(mx.float16) for k, v in mx.load(str(run_dir / ADAPTER_WEIGHTS)).items()}
     metadata = {
         "format": METADATA_FORMAT, "name": name, "author": None, "task": "rephrase",
@@ -60,8 +79,10 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
         "training": {**{k: plan.get(k) for k in (
             "rank", "scale", "dropout", "keys", "num_layers", "learning_rate", "iters", "batch_size",
             "grad_accumulation_steps", "max_seq_length", "seed", "train_tokens", "n_train", "n_valid")},
-            "steps": fit.get("step"), "final_train_loss": fit.get("final_train_loss"),
-            "val_losses": fit.get("val_losses"), "tokens_per_second": fit.get("train_tokens_per_second"),
+            "steps": fit.get("step"),
+            "final_train_loss": fit.get("final_train_loss") or past["final_train_loss"],
+            "val_losses": past["val_losses"] or fit.get("val_losses"),
+            "tokens_per_second": fit.get("train_tokens_per_second") or past["tokens_per_second"],
             "wall_seconds": fit.get("wall_seconds")},
         "metrics": metrics or {},
         "rebuild": REBUILD,
