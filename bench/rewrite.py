@@ -134,6 +134,8 @@ def run(args, log: Path | None = None) -> dict:
               for s in range(0, len(g), per_batch)]
     tic = time.perf_counter()
     for chunk in chunks:
+        if args.minutes and time.perf_counter() - tic > 60 * args.minutes:
+            break  # reported as it stands; a re-run resumes
         t0, new = time.perf_counter(), len(samples)
         prompts, opts = [], []
         for i, row, mode in chunk:
@@ -164,9 +166,24 @@ def run(args, log: Path | None = None) -> dict:
                                    ensure_ascii=False) + "\n")
         print(f"{len(samples)}/{len(jobs)} requests, {time.perf_counter() - tic:.0f} s", file=sys.stderr)
     return {"system": args.system + ("" if args.ladder else " (T 0.8)"), "split": args.split, "n": args.n,
-            "seed": args.seed, "ladder": args.ladder,
+            "seed": args.seed, "ladder": args.ladder, "requests": len(jobs), "complete": len(samples) == len(jobs),
             "model": lm.model_id, "seconds": round(before + time.perf_counter() - tic, 1),
             "load": os.getloadavg()[0], "loadavg": os.getloadavg(), "summary": summarize(samples),
+            "samples": sorted(samples, key=lambda r: r["job"])}
+
+
+def logged(args, log: Path) -> dict:
+    """The report of the requests an interrupted run logged (no model loaded)."""
+    if not log.is_file():
+        raise SystemExit(f"bench/rewrite: {log} is missing (no run with these options logged anything)")
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    samples = [s for r in records[1:] for s in r.get("samples", ())]
+    key = records[0]["key"] if records else {}
+    n = len(requests(spread(load_rows(key.get("split", args.split)), key.get("rows")), key.get("preset_rows", 0)))
+    return {"system": args.system, "split": args.split, "n": args.n, "seed": args.seed, "ladder": args.ladder,
+            "requests": n, "complete": len(samples) == n, "model": None,
+            "seconds": round(sum(r.get("seconds", 0.0) for r in records[1:]), 1), "load": os.getloadavg()[0],
+            "loadavg": os.getloadavg(), "summary": summarize(samples),
             "samples": sorted(samples, key=lambda r: r["job"])}
 
 
@@ -200,6 +217,13 @@ def fmt(e: dict | None) -> str:
     return f"{e['mean']:.2f} [{e['lo']:.2f}, {e['hi']:.2f}]"
 
 
+def label(rep: dict) -> str:
+    """The system's name, and how much of the bench it ran when it was cut short."""
+    if rep.get("complete", True):
+        return rep["system"]
+    return f"{rep['system']} (partial: {len(rep['samples'])} of {rep['requests']} requests)"
+
+
 def table(reports: list[dict]) -> str:
     lines = ["| system | group | requests | " + " | ".join(label for _, label in COLUMNS) + " |",
              "|---|---|---|" + "---|" * len(COLUMNS)]
@@ -207,7 +231,7 @@ def table(reports: list[dict]) -> str:
         for group in ("rephrase", "rephrase/en", "rephrase/ru", "presets"):
             s = rep["summary"].get(group)
             if s:
-                lines.append(f"| {rep['system']} | {group} | {s['requests']} | "
+                lines.append(f"| {label(rep)} | {group} | {s['requests']} | "
                              + " | ".join(fmt(s[k]) for k, _ in COLUMNS) + " |")
     lines += ["", "| system | preset | requests | measure | intent met | faithful & changed |",
               "|---|---|---|---|---|---|"]
@@ -215,7 +239,7 @@ def table(reports: list[dict]) -> str:
         for mode, key in INTENTS:
             s = rep["summary"].get(mode)
             if s:
-                lines.append(f"| {rep['system']} | {mode} | {s['requests']} | {key} {fmt(s[key])} | "
+                lines.append(f"| {label(rep)} | {mode} | {s['requests']} | {key} {fmt(s[key])} | "
                              f"{fmt(s['intent_met'])} | {fmt(s['faithful'])} |")
     return "\n".join(lines)
 
@@ -281,6 +305,10 @@ def main(argv=None) -> int:
                    help="the rewrite ladder of temperatures (the app's default); --no-ladder: one "
                         "temperature (0.8) with min-p varied, as before")
     p.add_argument("--out", type=Path, default=Path("runs/bench-rewrite"))
+    p.add_argument("--logged", action="store_true",
+                   help="no generation: the report of what an earlier run with these options logged")
+    p.add_argument("--minutes", type=float, default=0,
+                   help="start no batch after this many minutes; report what is done (a re-run resumes)")
     p.add_argument("--speed", action="store_true")
     p.add_argument("--table", type=Path, nargs="+", help="print the table of saved report.json files")
     p.add_argument("--examples", type=int, default=0,
@@ -298,7 +326,7 @@ def main(argv=None) -> int:
         return 0
     name = args.system.replace("task:", "task-").replace("/", "_").strip("_") + ("" if args.ladder else "-t08")
     out = args.out / f"{args.split}-{name}-s{args.seed}"
-    report = run(args, log=out / "samples.jsonl")
+    report = logged(args, out / "samples.jsonl") if args.logged else run(args, log=out / "samples.jsonl")
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print(table([report]))
     print(f"\n{out / 'report.json'}  ({report['seconds']} s, load {report['load']:.1f})")
