@@ -240,7 +240,8 @@ def test_a_run_finalised_at_its_checkpoint_ships_with_the_losses_of_the_whole_ru
     data.mkdir()
     for name, n in (("train", 12), ("valid", 4)):
         (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _completion_records(n)))
-    (data / "manifest.json").write_text(json.dumps({"languages": ["en"], "train": 12}))
+    (data / "manifest.json").write_text(json.dumps({"languages": ["en"], "train": 12,
+                                                    "licences": {"lamp": "BSD-3-Clause"}}))
     token = CancelToken()
 
     def cancel_at_4(p):
@@ -257,5 +258,6 @@ def test_a_run_finalised_at_its_checkpoint_ships_with_the_losses_of_the_whole_ru
     meta = json.loads((shipped / "metadata.json").read_text())
     assert len(meta["training"]["val_losses"]) >= 2 and meta["training"]["val_losses"][0]["step"] == 0
     assert meta["training"]["final_train_loss"] is not None and meta["languages"] == ["en"]
+    assert "lamp: BSD-3-Clause" in meta["licence"]  # the data's licences travel with the weights
     weights = mx.load(str(shipped / "adapters.safetensors"))
     assert weights and all(v.dtype == mx.float16 for v in weights.values())

@@ -68,6 +68,7 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
     lm = lm or load_model(fit.get("model_path"))
     plan = fit.get("plan", {})
     past = history(run_dir)
+    licences = _json(data_dir / "manifest.json").get("licences") or {}
     weights = {k: v.astype(mx.float16) for k, v in mx.load(str(run_dir / ADAPTER_WEIGHTS)).items()}
     metadata = {
         "format": METADATA_FORMAT, "name": name, "author": None, "task": "rephrase",
@@ -86,6 +87,8 @@ def package(run_dir: Path, data_dir: Path, name: str = "rewrite", out: Path = RE
             "wall_seconds": fit.get("wall_seconds")},
         "metrics": metrics or {},
         "rebuild": REBUILD,
+        **({"licence": "Weights trained on: " + "; ".join(f"{k}: {v}" for k, v in sorted(licences.items()))}
+           if licences else {}),
         "perturbation": {"input_noise": 0.0, "seed": 0},
         **(extra or {}),
     }
@@ -119,12 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="rewrite")
     parser.add_argument("--out", type=Path, default=RESOURCES)
     parser.add_argument("--metrics", type=Path, help="a JSON file of bench metrics to record")
+    parser.add_argument("--status", default="", help="one line on how far the run got (metadata)")
     parser.add_argument("--languages", default="",
                         help="comma-separated languages it serves (default: its training data's)")
     args = parser.parse_args(argv)
     metrics = _json(args.metrics) if args.metrics else None
     langs = [x.strip() for x in args.languages.split(",") if x.strip()] or None
-    print(package(args.run_dir, args.data, args.name, args.out, metrics, languages=langs))
+    extra = {"status": args.status} if args.status else None
+    print(package(args.run_dir, args.data, args.name, args.out, metrics, extra=extra, languages=langs))
     return 0
 
 
