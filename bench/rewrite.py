@@ -264,6 +264,28 @@ def examples(reports: list[dict], k: int) -> str:
     return "\n".join(lines)
 
 
+def paired(reports: list[dict]) -> str:
+    """The requests both systems ran, by group: each system's faithful & changed share and the
+    difference (second - first), mean [95% bootstrap CI] over those requests."""
+    from training.evaluation.metrics import bootstrap_ci
+
+    a, b = ({(s["id"], s["mode"]): s for s in r["samples"]} for r in reports[:2])
+    both = [key for key in a if key in b]
+    groups = {"rephrase": [k for k in both if k[1] == "rephrase"]}
+    for lang in ("en", "ru"):
+        groups[f"rephrase/{lang}"] = [k for k in groups["rephrase"] if a[k]["lang"] == lang]
+    groups["presets"] = [k for k in both if k[1] != "rephrase"]
+    lines = [f"| group | requests | {reports[0]['system']} | {reports[1]['system']} | difference |",
+             "|---|---|---|---|---|"]
+    for name, keys in groups.items():
+        if keys:
+            ests = [bootstrap_ci(v, seed=0).to_dict() for v in (
+                [a[k]["faithful"] for k in keys], [b[k]["faithful"] for k in keys],
+                [b[k]["faithful"] - a[k]["faithful"] for k in keys])]
+            lines.append(f"| {name} | {len(keys)} | " + " | ".join(fmt(e) for e in ests) + " |")
+    return "\n".join(lines)
+
+
 def speed(args) -> dict:
     """rerank(n) with faithfulness vs one plain generation, same prompts and options."""
     from engine import tasks
@@ -305,6 +327,8 @@ def main(argv=None) -> int:
                    help="the rewrite ladder of temperatures (the app's default); --no-ladder: one "
                         "temperature (0.8) with min-p varied, as before")
     p.add_argument("--out", type=Path, default=Path("runs/bench-rewrite"))
+    p.add_argument("--paired", action="store_true",
+                   help="with --table A B: faithful & changed on the requests both ran, and B - A")
     p.add_argument("--logged", action="store_true",
                    help="no generation: the report of what an earlier run with these options logged")
     p.add_argument("--minutes", type=float, default=0,
@@ -314,6 +338,9 @@ def main(argv=None) -> int:
     p.add_argument("--examples", type=int, default=0,
                    help="with --table A B: also the first N requests of each outcome, A beside B")
     args = p.parse_args(argv)
+    if args.table and args.paired:
+        print(paired([json.loads(t.read_text(encoding="utf-8")) for t in args.table]))
+        return 0
     if args.table and args.examples:
         print(examples([json.loads(t.read_text(encoding="utf-8")) for t in args.table], args.examples))
         return 0
