@@ -15,7 +15,8 @@ candidate and a seeded random candidate are then measured by things the WQRM doe
 - style (continuations): the judge's probability of the prompt's author, gated;
 - faithful (rephrasings): passes every faithfulness check.
 
-Differences top - random are reported with 95% bootstrap CIs over prompts.
+Differences top - random are reported with 95% bootstrap CIs over prompts. With --json the
+rows are written after every prompt and a rerun with the same file resumes.
 """
 
 from __future__ import annotations
@@ -106,17 +107,23 @@ def main(argv=None) -> int:
     from engine.generate import SamplingOptions
     from engine.models import load_model
     from engine.quality.faithfulness import assess
+    from engine.quality.head import HEAD_FILE
     from engine.quality.rerank import rerank
     from engine.tasks import continue_prompt, rephrase_prompt
+    from engine.text import sha256_file
     from training.evaluation.judge import train_judge
 
     authors = {d.name: d for d in sorted(corpus.iterdir()) if d.is_dir()}
     judge = train_judge(authors, progress=lambda m: print(f"judge: {m}", file=sys.stderr))
     lm = load_model(args.model)
-    rng = random.Random(args.seed)
-    rows = []
+    out = Path(args.json) if args.json else None
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"] if out and out.exists() else []
+    done = {r["i"] for r in rows}
     t0 = time.time()
     for i, pr in enumerate(make_prompts(corpus, args.prompts, args.seed)):
+        rng = random.Random(f"{args.seed}-{i}")
+        if i in done:
+            continue
         prompt = (
             continue_prompt(pr["source"])
             if pr["task"] == "continue"
@@ -155,12 +162,16 @@ def main(argv=None) -> int:
             )
             row["faithful_top"], row["faithful_random"] = float(f_top.ok), float(f_rand.ok)
         rows.append(row)
+        if out:
+            out.write_text(json.dumps({"rows": rows}, indent=1), encoding="utf-8")
         print(
             f"{i + 1}/{args.prompts} {pr['task']}: top {top.score:.2f} random {pick.score:.2f} "
             f"({time.time() - t0:.0f}s)",
             file=sys.stderr,
         )
+    rows.sort(key=lambda r: r["i"])
     summary = {
+        "head_sha256": sha256_file(HEAD_FILE),
         "prompts": len(rows),
         "n": args.n,
         "tokens": args.tokens,
@@ -186,10 +197,8 @@ def main(argv=None) -> int:
             "random": round(sum(rands) / max(1, len(rands)), 4),
             **_boot(diffs),
         }
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8"
-        )
+    if out:
+        out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
     print(json.dumps(summary, indent=1))
     return 0
 
