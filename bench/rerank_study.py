@@ -8,15 +8,16 @@ bundled model to continue a passage of an author (style: the authorship judge's
 probability of that author), half to rephrase one or two sentences of another passage
 (faithfulness: engine.quality.faithfulness, with the base model's checks). For every
 prompt, rerank(n) is called WITHOUT the source, so the order is the WQRM's alone; the top
-candidate and a seeded random candidate are then measured by things the WQRM does not use:
+candidate, a seeded random candidate and the batch's first sample (what the writer gets
+without reranking) are then measured by things the WQRM does not use:
 
 - repetition: repeated word 3-gram share and distinct-2 (training.evaluation.metrics);
 - broken: the judge's word-order gate says it does not read as prose, or < 5 words;
 - style (continuations): the judge's probability of the prompt's author, gated;
 - faithful (rephrasings): passes every faithfulness check.
 
-Differences top - random are reported with 95% bootstrap CIs over prompts. With --json the
-rows are written after every prompt and a rerun with the same file resumes.
+Differences top - random and top - first are reported with 95% bootstrap CIs over prompts.
+With --json the rows are written after every prompt and a rerun with the same file resumes.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def _boot(diffs: list[float], seed: int = 0) -> dict:
     }
 
 
+def _mean(xs: list[float]) -> float | None:
+    return round(sum(xs) / len(xs), 4) if xs else None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,25 +147,31 @@ def main(argv=None) -> int:
         if len(ranked) < 2:
             continue
         top, pick = ranked[0], ranked[rng.randrange(len(ranked))]
-        m_top, m_rand = measure(
-            [top.text, pick.text], judge, pr["author"] if pr["task"] == "continue" else None
+        first = min(ranked, key=lambda r: r.index)
+        texts = list(dict.fromkeys([top.text, pick.text, first.text]))
+        measured = dict(
+            zip(texts, measure(texts, judge, pr["author"] if pr["task"] == "continue" else None))
         )
+        m_top, m_rand, m_first = (measured[r.text] for r in (top, pick, first))
         row = {
             "i": i,
             **pr,
             "top_text": top.text,
             "random_text": pick.text,
+            "first_text": first.text,
             "same": top.index == pick.index,
+            "first_is_top": top.index == first.index,
             "top_score": top.score,
             "random_score": pick.score,
+            "first_score": first.score,
             **{f"{k}_top": v for k, v in m_top.items()},
             **{f"{k}_random": v for k, v in m_rand.items()},
+            **{f"{k}_first": v for k, v in m_first.items()},
         }
         if pr["task"] == "rephrase":
-            f_top, f_rand = assess(
-                pr["source"], [top.text, pick.text], "rephrase", lm=lm, thorough=True
-            )
-            row["faithful_top"], row["faithful_random"] = float(f_top.ok), float(f_rand.ok)
+            checks = dict(zip(texts, assess(pr["source"], texts, "rephrase", lm=lm, thorough=True)))
+            for name, r in (("top", top), ("random", pick), ("first", first)):
+                row[f"faithful_{name}"] = float(checks[r.text].ok)
         rows.append(row)
         if out:
             out.write_text(json.dumps({"rows": rows}, indent=1), encoding="utf-8")
@@ -176,6 +187,7 @@ def main(argv=None) -> int:
         "n": args.n,
         "tokens": args.tokens,
         "random_was_top": sum(r["same"] for r in rows),
+        "first_was_top": sum(r.get("first_is_top", False) for r in rows),
     }
     for key, better in (
         ("repeated3", "lower"),
@@ -184,19 +196,18 @@ def main(argv=None) -> int:
         ("style", "higher"),
         ("faithful", "higher"),
     ):
-        diffs = [
-            r[f"{key}_top"] - r[f"{key}_random"]
-            for r in rows
-            if r.get(f"{key}_top") is not None and r.get(f"{key}_random") is not None
-        ]
-        tops = [r[f"{key}_top"] for r in rows if r.get(f"{key}_top") is not None]
-        rands = [r[f"{key}_random"] for r in rows if r.get(f"{key}_random") is not None]
-        summary[key] = {
-            "better": better,
-            "top": round(sum(tops) / max(1, len(tops)), 4),
-            "random": round(sum(rands) / max(1, len(rands)), 4),
-            **_boot(diffs),
-        }
+        summary[key] = {"better": better}
+        for other in ("random", "first"):
+            both = [
+                r
+                for r in rows
+                if r.get(f"{key}_top") is not None and r.get(f"{key}_{other}") is not None
+            ]
+            summary[key][f"top_vs_{other}"] = {
+                "top": _mean([r[f"{key}_top"] for r in both]),
+                other: _mean([r[f"{key}_{other}"] for r in both]),
+                **_boot([r[f"{key}_top"] - r[f"{key}_{other}"] for r in both]),
+            }
     if out:
         out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
     print(json.dumps(summary, indent=1))
