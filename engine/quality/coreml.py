@@ -2,7 +2,8 @@
 
 The head (engine.quality.head) becomes an ML Program of a few ops:
 
-    h = gelu(features W1 + b1);  quality = h wq + bq;  p_broken = sigmoid(h wb + bb)
+    h = gelu(features W1 + b1);  quality = features wl + h wq + bq
+    p_broken = sigmoid(h wb + bb)
     score = clip((1 - p_broken) * quality + p_broken * BROKEN_SCORE, 0, 10)
 
 with input `features` (1 x d: the pooled MiniLM states, engine.quality.encoder) and
@@ -49,7 +50,8 @@ def to_coreml(head: Head):
     def program(features):
         h = mb.linear(x=features, weight=a["W1"].T, bias=a["b1"], name="hidden_linear")
         h = mb.gelu(x=h, mode="EXACT", name="hidden")
-        q = mb.linear(x=h, weight=a["wq"][None, :], bias=a["bq"], name="quality")
+        lin = mb.linear(x=features, weight=a["wl"][None, :], bias=a["bq"], name="quality_linear")
+        q = mb.add(x=lin, y=mb.linear(x=h, weight=a["wq"][None, :]), name="quality")
         logit = mb.linear(x=h, weight=a["wb"][None, :], bias=a["bb"], name="broken_logit")
         p = mb.sigmoid(x=logit, name="p_broken")
         mixed = mb.add(

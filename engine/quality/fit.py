@@ -1,5 +1,10 @@
 """Fitting the WQRM head in MLX on cached encoder features (used by engine.quality.train).
 
+The quality q is either the hidden layer's (q = h wq + bq) or, with `linear` = k, a linear
+function of the first k principal components and the text metrics (q = v wl + bq: on the
+LAMP pairs a few directions generalise, hundreds overfit). P(broken) always comes from
+the hidden layer, which reads every component.
+
 Loss, all terms averaged over their examples:
 
     L = w_pair  * mean softplus(-(q(better) - q(worse)))         Bradley-Terry, LAMP pairs
@@ -7,7 +12,7 @@ Loss, all terms averaged over their examples:
       + w_brk   * mean BCE(broken_logit(x), is_broken)            corpus passages, clean/broken
       + w_anchor* mean (q(x) - anchor)^2 / 4                      clean prose -> CLEAN_ANCHOR,
                                                                   broken -> BROKEN_SCORE
-      + weight_decay * |params|^2
+      + weight_decay * |params|^2 (AdamW)  + l2_linear * |wl|^2
 
 Features are standardised and projected onto their first `pca` principal components
 (fitted on the training rows; one common scale, not whitened) before the head; the
@@ -40,6 +45,8 @@ class FitConfig:
     w_reg: float = 0.5
     w_brk: float = 1.0
     w_anchor: float = 0.3
+    linear: int = 0  # > 0: quality linear over this many components + the metrics
+    l2_linear: float = 1e-2
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -94,17 +101,23 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
 
     mx.random.seed(cfg.seed)
 
+    # The linear quality reads the first `cfg.linear` components and the metrics.
+    lin_cols = np.r_[np.arange(min(cfg.linear, k - n_extra)), np.arange(k - n_extra, k)]
+    lin_idx = mx.array(lin_cols.astype(np.int32))
+
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.drop = nn.Dropout(cfg.dropout)
             self.l1 = nn.Linear(k, cfg.hidden)
-            self.q = nn.Linear(cfg.hidden, 1)
+            self.q = nn.Linear(cfg.hidden, 1) if not cfg.linear else None
+            self.lin = nn.Linear(len(lin_cols), 1) if cfg.linear else None
             self.b = nn.Linear(cfg.hidden, 1)
 
         def __call__(self, v):
             h = nn.gelu(self.l1(self.drop(v)))
-            return self.q(h)[:, 0] + 5.0, self.b(h)[:, 0]
+            q = self.lin(v[:, lin_idx]) if cfg.linear else self.q(h)
+            return q[:, 0] + 5.0, self.b(h)[:, 0]
 
     net = Net()
     data = mx.array(zp.astype(np.float32))
@@ -129,6 +142,8 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
             )
         if t.anchor_idx.size:
             loss += cfg.w_anchor * mx.mean((q[anc_idx] - anc_y) ** 2) / 4
+        if cfg.linear:
+            loss += cfg.l2_linear * mx.sum(model.lin.weight**2)
         return loss
 
     opt = optim.AdamW(learning_rate=cfg.lr, weight_decay=cfg.weight_decay)
@@ -144,11 +159,19 @@ def fit(x: np.ndarray, t: Targets, cfg: FitConfig, n_extra: int = 0) -> Head:
     w = np.array(net.l1.weight, dtype=np.float64).T  # (k, hidden)
     w1 = (through @ w) / std[:, None]
     b1 = np.array(net.l1.bias, dtype=np.float64) - (mean / std) @ through @ w
+    out = net.lin if cfg.linear else net.q
+    wq = np.zeros(cfg.hidden) if cfg.linear else np.array(net.q.weight, dtype=np.float64)[0]
+    wl, bq = np.zeros(x.shape[1]), np.array(out.bias, dtype=np.float64) + 5.0
+    if cfg.linear:
+        a = np.array(net.lin.weight, dtype=np.float64)[0]  # over lin_cols of the head's inputs
+        wl = (through[:, lin_cols] @ a) / std
+        bq = bq - (mean / std) @ through[:, lin_cols] @ a
     arrays = {
         "W1": w1,
         "b1": b1,
-        "wq": np.array(net.q.weight, dtype=np.float64)[0],
-        "bq": np.array(net.q.bias, dtype=np.float64) + 5.0,
+        "wl": wl,
+        "wq": wq,
+        "bq": bq,
         "wb": np.array(net.b.weight, dtype=np.float64)[0],
         "bb": np.array(net.b.bias, dtype=np.float64),
     }

@@ -3,11 +3,12 @@
     h        = gelu(x W1 + b1)            (x: pooled features of `layers`, then the
                                            `extra` text metrics of text_vector; W1 folds the
                                            training standardisation and projection in)
-    quality  = h wq + bq                  (on the LAMP 1-10 scale)
+    quality  = x wl + h wq + bq           (on the LAMP 1-10 scale; a linear path and/or
+                                           the hidden layer, whichever the fit trained)
     p_broken = sigmoid(h wb + bb)
     score    = clip((1 - p_broken) * quality + p_broken * BROKEN_SCORE, 0, 10)
 
-The head ships as resources/wqrm/head.safetensors (float32 arrays W1, b1, wq, bq,
+The head ships as resources/wqrm/head.safetensors (float32 arrays W1, b1, wl, wq, bq,
 wb, bb) beside wqrm.json (format, layers, how it was trained, held-out results).
 """
 
@@ -24,11 +25,12 @@ import numpy as np
 from engine.errors import KillahError
 from engine.quality.assets import WQRM_DIR
 
-HEAD_FORMAT = "killah-wqrm-head v2"
+HEAD_FORMAT = "killah-wqrm-head v3"
+OLD_FORMATS = ("killah-wqrm-head v2",)  # read too: no linear path (wl = 0)
 HEAD_FILE = WQRM_DIR / "head.safetensors"
 META_FILE = WQRM_DIR / "wqrm.json"
 BROKEN_SCORE = 1.0  # where text that reads as broken lands
-ARRAYS = ("W1", "b1", "wq", "bq", "wb", "bb")
+ARRAYS = ("W1", "b1", "wl", "wq", "bq", "wb", "bb")
 # Rigid text metrics the head reads beside the encoder (a missing value gets its default).
 EXTRA: dict[str, float] = {
     "ttr": 1.0,
@@ -104,6 +106,8 @@ class Head:
                 f"WQRM head: W1 has {d_in} rows for layers {self.layers} "
                 f"and {len(self.extra)} metrics"
             )
+        if self.arrays["wl"].shape != (d_in,):
+            raise KillahError(f"WQRM head: wl has shape {self.arrays['wl'].shape}, not ({d_in},)")
 
     @property
     def extra(self) -> tuple[str, ...]:
@@ -112,8 +116,10 @@ class Head:
     def parts(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(quality on the 1-10 scale, P(broken)) for each row of pooled features."""
         a = self.arrays
-        h = _gelu(np.asarray(features, dtype=np.float64) @ a["W1"] + a["b1"])
-        return h @ a["wq"] + float(a["bq"][0]), _sigmoid(h @ a["wb"] + float(a["bb"][0]))
+        x = np.asarray(features, dtype=np.float64)
+        h = _gelu(x @ a["W1"] + a["b1"])
+        quality = x @ a["wl"] + h @ a["wq"] + float(a["bq"][0])
+        return quality, _sigmoid(h @ a["wb"] + float(a["bb"][0]))
 
     @staticmethod
     def combine(quality: np.ndarray, p_broken: np.ndarray) -> np.ndarray:
@@ -162,11 +168,13 @@ def _read(folder: Path) -> Head:
         from safetensors.numpy import load_file
 
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        if meta.get("format") != HEAD_FORMAT:
+        if meta.get("format") not in (HEAD_FORMAT, *OLD_FORMATS):
             raise KillahError(
                 f"WQRM head: unknown format {meta.get('format')!r}, expected {HEAD_FORMAT!r}"
             )
         arrays = {k: v.astype(np.float64) for k, v in load_file(str(head_file)).items()}
+        if meta["format"] in OLD_FORMATS and "W1" in arrays:
+            arrays.setdefault("wl", np.zeros(arrays["W1"].shape[0]))
         return Head(arrays, tuple(int(x) for x in meta["layers"]), meta)
     except (OSError, ValueError, KeyError) as e:
         raise KillahError(f"cannot read WQRM head in {folder}: {e}") from e

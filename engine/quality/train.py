@@ -47,6 +47,8 @@ CANDIDATES: dict[str, FitConfig] = {
     "layers0-4": FitConfig(layers=(0, 1, 2, 3, 4), metrics=False),
     "layers24+metrics": FitConfig(layers=(2, 4)),
     "layers0-4+metrics": FitConfig(layers=(0, 1, 2, 3, 4)),
+    # quality linear over 16 principal components + the metrics; P(broken) from the MLP
+    "layers0-4+metrics/linear16": FitConfig(layers=(0, 1, 2, 3, 4), linear=16),
 }
 DEFAULT = "layers0-4+metrics"
 

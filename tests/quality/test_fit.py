@@ -56,6 +56,29 @@ def test_metric_columns_bypass_the_projection_and_are_folded_too():
     assert np.corrcoef(q[200:], y[200:])[0, 1] > 0.8
 
 
+def test_linear_quality_learns_pairs_and_is_folded_into_wl():
+    from engine.quality.head import EXTRA
+
+    x, _, broken = _toy(400, seed=3)
+    rng = np.random.default_rng(4)
+    extra = rng.normal(size=(len(x), len(EXTRA)))
+    pc = (x - x.mean(0)) @ np.linalg.svd(x - x.mean(0), full_matrices=False)[2][0]
+    y = pc / pc.std() + extra[:, 2]  # one leading component and one metric column
+    xe = np.concatenate([x, extra], axis=1)
+    tr = np.arange(300)
+    pairs = np.array(
+        [(i, j) if y[i] > y[j] else (j, i) for i, j in rng.integers(0, 300, (900, 2)) if i != j]
+    )
+    t = Targets(pairs, tr[:0], y[:0], tr, broken[tr], tr[:0], y[:0])
+    cfg = FitConfig(layers=(3,), hidden=16, pca=64, steps=300, linear=4, lr=1e-2)
+    head = fit(xe, t, cfg, n_extra=len(EXTRA))
+    assert np.all(head.arrays["wq"] == 0) and np.any(head.arrays["wl"] != 0)
+    _, q, p = head.score_features(xe)  # the folded head reads raw features
+    test = np.arange(300, 400)
+    assert np.corrcoef(q[test], y[test])[0, 1] > 0.8
+    assert ((p[test] > 0.5) == (broken[test] > 0)).mean() > 0.75
+
+
 def test_head_round_trip_and_bad_files(tmp_path):
     x, y, broken = _toy(80)
     idx = np.arange(80)
@@ -74,6 +97,32 @@ def test_head_round_trip_and_bad_files(tmp_path):
         Head(head.arrays, (3, 4), {})
     with pytest.raises(KillahError, match="rows for layers"):
         Head(head.arrays, (3,), {"extra": ["ttr"]})
+    with pytest.raises(KillahError, match="wl has shape"):
+        Head({**head.arrays, "wl": np.zeros(3)}, (3,), {})
+
+
+def test_a_v2_head_without_the_linear_path_still_reads(tmp_path):
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    x, y, broken = _toy(80)
+    idx = np.arange(80)
+    head = fit(
+        x,
+        Targets(np.zeros((0, 2), int), idx, y, idx, broken, idx[:0], y[:0]),
+        FitConfig(layers=(3,), hidden=8, pca=16, steps=5),
+    )
+    head.save(tmp_path, {})
+    arrays = {k: v for k, v in load_file(str(tmp_path / "head.safetensors")).items() if k != "wl"}
+    save_file(arrays, str(tmp_path / "head.safetensors"))
+    meta = json.loads((tmp_path / "wqrm.json").read_text())
+    (tmp_path / "wqrm.json").write_text(json.dumps({**meta, "format": "killah-wqrm-head v2"}))
+    back = load_head(tmp_path)
+    assert np.allclose(back.score_features(x[:4])[0], head.score_features(x[:4])[0], atol=1e-4)
+    (tmp_path / "wqrm.json").write_text(json.dumps({**meta, "format": "killah-wqrm-head v1"}))
+    with pytest.raises(KillahError, match="unknown format"):
+        load_head(tmp_path)
 
 
 def test_shipped_head_says_how_it_was_trained():
