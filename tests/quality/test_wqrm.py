@@ -171,11 +171,6 @@ def test_broken_text_scores_at_most_3(scores, name):
     assert scores[name].reasons, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the issue's one-line number soup scores 3.09 "
-    "(quality 3.7, P(broken) 0.24); short broken lines are rare in training",
-)
 def test_one_line_number_soup_scores_at_most_3(scores):
     assert scores["numbers"].score <= LOW, scores["numbers"].to_dict()
 
