@@ -107,7 +107,8 @@ def reasons(text: str, score: float, quality: float, p_broken: float, m: dict) -
         out.append("reads as broken: not fluent sentences")
     if (m["doubled_words"] or 0) >= 0.05 or (m["repetition"] or 0) >= 0.3:
         out.append("repeated words")
-    if (m["digit_share"] or 0) >= 0.2:
+    numbers = (m["digit_share"] or 0) >= 0.2
+    if numbers:
         out.append("mostly numbers")
     if (m["generic_phrases"] or 0) >= 1.5:
         # Over-used single words (a name, "canvas") are common in good prose too: only
@@ -115,7 +116,7 @@ def reasons(text: str, score: float, quality: float, p_broken: float, m: dict) -
         found = [f for f in _stock(text, limit=10) if " " in f][:3]
         if found:
             out.append("stock phrases: " + ", ".join(f"“{f}”" for f in found))
-    if p_broken < 0.5 and quality < 4.5:
+    if p_broken < 0.5 and quality < 4.5 and not numbers:  # a list of numbers is no draft
         out.append("reads like an unedited draft: generic, over-explained")
     if not out and score >= 7.0:
         out.append("reads as fluent, specific prose")

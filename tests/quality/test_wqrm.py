@@ -177,7 +177,8 @@ def test_one_line_number_soup_scores_at_most_3(scores):
 
 def test_one_line_number_soup_is_named(scores):
     assert scores["numbers"].score < scores["conrad"].score - 2.0
-    assert "mostly numbers" in scores["numbers"].reasons
+    assert scores["numbers"].reasons[0] == "mostly numbers"
+    assert not any("draft" in r for r in scores["numbers"].reasons)
 
 
 def test_published_prose_scores_high_and_above_its_broken_versions(scores):
