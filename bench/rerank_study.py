@@ -92,6 +92,41 @@ def _mean(xs: list[float]) -> float | None:
     return round(sum(xs) / len(xs), 4) if xs else None
 
 
+def summarize(rows: list[dict], n: int, tokens: int) -> dict:
+    """Means and top - random / top - first differences with bootstrap CIs over prompts."""
+    from engine.quality.head import HEAD_FILE
+    from engine.text import sha256_file
+
+    summary = {
+        "head_sha256": sha256_file(HEAD_FILE),
+        "prompts": len(rows),
+        "n": n,
+        "tokens": tokens,
+        "random_was_top": sum(r["same"] for r in rows),
+        "first_was_top": sum(r.get("first_is_top", False) for r in rows),
+    }
+    for key, better in (
+        ("repeated3", "lower"),
+        ("distinct2", "higher"),
+        ("broken", "lower"),
+        ("style", "higher"),
+        ("faithful", "higher"),
+    ):
+        summary[key] = {"better": better}
+        for other in ("random", "first"):
+            both = [
+                r
+                for r in rows
+                if r.get(f"{key}_top") is not None and r.get(f"{key}_{other}") is not None
+            ]
+            summary[key][f"top_vs_{other}"] = {
+                "top": _mean([r[f"{key}_top"] for r in both]),
+                other: _mean([r[f"{key}_{other}"] for r in both]),
+                **_boot([r[f"{key}_top"] - r[f"{key}_{other}"] for r in both]),
+            }
+    return summary
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -103,7 +138,19 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None)
     p.add_argument("--json", default=None, help="write every row and the summary here")
+    p.add_argument(
+        "--summary-only", action="store_true", help="summarise the rows already in --json and stop"
+    )
     args = p.parse_args(argv)
+    if args.summary_only:
+        if not args.json or not Path(args.json).exists():
+            print("rerank_study: --summary-only needs an existing --json file", file=sys.stderr)
+            return 2
+        rows = sorted(
+            json.loads(Path(args.json).read_text(encoding="utf-8"))["rows"], key=lambda r: r["i"]
+        )
+        print(json.dumps(summarize(rows, args.n, args.tokens), indent=1))
+        return 0
     corpus = Path(args.corpus)
     if not corpus.is_dir():
         print(f"rerank_study: corpus folder {corpus} does not exist", file=sys.stderr)
@@ -112,10 +159,8 @@ def main(argv=None) -> int:
     from engine.generate import SamplingOptions
     from engine.models import load_model
     from engine.quality.faithfulness import assess
-    from engine.quality.head import HEAD_FILE
     from engine.quality.rerank import rerank
     from engine.tasks import continue_prompt, rephrase_prompt
-    from engine.text import sha256_file
     from training.evaluation.judge import train_judge
 
     authors = {d.name: d for d in sorted(corpus.iterdir()) if d.is_dir()}
@@ -181,33 +226,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
     rows.sort(key=lambda r: r["i"])
-    summary = {
-        "head_sha256": sha256_file(HEAD_FILE),
-        "prompts": len(rows),
-        "n": args.n,
-        "tokens": args.tokens,
-        "random_was_top": sum(r["same"] for r in rows),
-        "first_was_top": sum(r.get("first_is_top", False) for r in rows),
-    }
-    for key, better in (
-        ("repeated3", "lower"),
-        ("distinct2", "higher"),
-        ("broken", "lower"),
-        ("style", "higher"),
-        ("faithful", "higher"),
-    ):
-        summary[key] = {"better": better}
-        for other in ("random", "first"):
-            both = [
-                r
-                for r in rows
-                if r.get(f"{key}_top") is not None and r.get(f"{key}_{other}") is not None
-            ]
-            summary[key][f"top_vs_{other}"] = {
-                "top": _mean([r[f"{key}_top"] for r in both]),
-                other: _mean([r[f"{key}_{other}"] for r in both]),
-                **_boot([r[f"{key}_top"] - r[f"{key}_{other}"] for r in both]),
-            }
+    summary = summarize(rows, args.n, args.tokens)
     if out:
         out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
     print(json.dumps(summary, indent=1))
