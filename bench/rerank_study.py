@@ -1,7 +1,7 @@
 """Blind rerank study: the WQRM's pick among n candidates vs a random one, judged without the WQRM.
 
     python -m engine.runtime_exec bench/rerank_study.py CORPUS_DIR [--prompts 40] [--n 4]
-        [--tokens 120] [--json OUT.json]
+        [--tokens 120] [--json OUT.json] [--summary-only]
 
 CORPUS_DIR holds AUTHOR/WORK.txt (e.g. shared/data/corpora/en). Half the prompts ask the
 bundled model to continue a passage of an author (style: the authorship judge's
