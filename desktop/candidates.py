@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 
+from desktop.rows_model import RowsModel
 from engine.text import plain_lines
 
 TOKEN_RE = re.compile(r"\s+|\w+(?:[’'\-]\w+)*|[^\w\s]", re.UNICODE)
@@ -101,7 +102,7 @@ def _shown(value: bool | float | None) -> str:
     return f"{value:.0%}"
 
 
-class CandidateModel(QAbstractTableModel):
+class CandidateModel(RowsModel):
     COL_RANK = 0
     COL_SCORE = 1
     COL_FAITHFUL = 2  # shown once some candidate carries a faithfulness check
@@ -117,7 +118,6 @@ class CandidateModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.original = ""
-        self.rows: list[Candidate] = []
 
     def set_candidates(self, original: str, candidates: list[Candidate]) -> None:
         self.beginResetModel()
@@ -133,21 +133,10 @@ class CandidateModel(QAbstractTableModel):
         name = self.OPTIONAL.get(column)
         return name is None or any(getattr(c, name) is not None for c in self.rows)
 
-    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
-        return 0 if parent is not None and parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
-        return 0 if parent is not None and parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation, role=Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        c = self.row_at(index)
+        if c is None:
             return None
-        c = self.rows[index.row()]
         col = index.column()
         if role == Qt.DisplayRole:
             if col == self.COL_RANK:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.rows_model import RowsModel
 from engine.feedback import ACTIONS, KINDS, Event
 
 MIN_PAIRS = 40  # fewer preference pairs than this: `killah train preferences` refuses
@@ -34,35 +35,20 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-class FeedbackModel(QAbstractTableModel):
+class FeedbackModel(RowsModel):
     COL_WHEN, COL_WHERE, COL_ACTION, COL_SUGGESTION, COL_KEPT = range(5)
     HEADERS = ("when", "where", "you", "suggestion", "you kept / wrote")
     EventRole = Qt.UserRole + 1
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list[Event] = []
 
     def set_events(self, events: list[Event]) -> None:
         self.beginResetModel()
         self.rows = list(events)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation, role=Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        e = self.row_at(index)
+        if e is None:
             return None
-        e = self.rows[index.row()]
         col = index.column()
         if role == self.EventRole:
             return e
