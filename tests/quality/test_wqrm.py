@@ -11,6 +11,29 @@ from engine.quality import degrade
 from engine.quality.composite import LOW, score_texts
 from engine.quality.head import load_head
 
+# The AI draft of two LAMP pairs (two writers edited the same draft).
+MARIA_DRAFT = (
+    "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
+    "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
+    "negotiation among the musicians. She had a special rapport with the principal "
+    "cellist, "
+    "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
+    "room were fleeting but loaded with meaning, a silent conversation that only they "
+    "could "
+    "decipher. During one late-night session, when the others had packed up and left, "
+    "Daniel lingered. They didn't speak much; they didn't need to. He handed her his "
+    "cello, "
+    "a gesture of trust as she let her fingers travel across the strings. The resonance of "
+    "the instrument under her touch was a language of its own, melding vulnerability with "
+    "an unspoken promise. In those moments, their connection was as clear and as "
+    "hauntingly "
+    "beautiful as the music they created together. Their relationship transcended the "
+    "personal shadows that often plagued the heart, becoming a private duet no audience "
+    "could ever interpret."
+)
+
+
+
 # Public-domain prose: Conrad, "Heart of Darkness" (1899); Bronte, "Jane Eyre" (1847).
 # Both authors are held out of the WQRM's training (docs/quality.md).
 CONRAD = (
@@ -42,23 +65,7 @@ EDITS = (
             "strings. The resonance of the instrument under her touch was a language of its own."
         ),
         (
-            "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
-            "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
-            "negotiation among the musicians. She had a special rapport with the principal "
-            "cellist, "
-            "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
-            "room were fleeting but loaded with meaning, a silent conversation that only they "
-            "could "
-            "decipher. During one late-night session, when the others had packed up and left, "
-            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his "
-            "cello, "
-            "a gesture of trust as she let her fingers travel across the strings. The resonance of "
-            "the instrument under her touch was a language of its own, melding vulnerability with "
-            "an unspoken promise. In those moments, their connection was as clear and as "
-            "hauntingly "
-            "beautiful as the music they created together. Their relationship transcended the "
-            "personal shadows that often plagued the heart, becoming a private duet no audience "
-            "could ever interpret."
+            MARIA_DRAFT
         ),
     ),
     (
@@ -75,23 +82,7 @@ EDITS = (
             "began their night together; a private duet no audience could ever interpret."
         ),
         (
-            "Maria's evenings with the orchestra were intricate studies in unspoken relationships. "
-            "Each rehearsal was a blend of individual discipline and collective harmony, a silent "
-            "negotiation among the musicians. She had a special rapport with the principal "
-            "cellist, "
-            "Daniel, that went beyond the music they shared. Their glances across the rehearsal "
-            "room were fleeting but loaded with meaning, a silent conversation that only they "
-            "could "
-            "decipher. During one late-night session, when the others had packed up and left, "
-            "Daniel lingered. They didn't speak much; they didn't need to. He handed her his "
-            "cello, "
-            "a gesture of trust as she let her fingers travel across the strings. The resonance of "
-            "the instrument under her touch was a language of its own, melding vulnerability with "
-            "an unspoken promise. In those moments, their connection was as clear and as "
-            "hauntingly "
-            "beautiful as the music they created together. Their relationship transcended the "
-            "personal shadows that often plagued the heart, becoming a private duet no audience "
-            "could ever interpret."
+            MARIA_DRAFT
         ),
     ),
     (
